@@ -1,0 +1,217 @@
+"""The pipeline: read_posts -> plan -> execute -> render -> build_site.
+
+Everything is gathered and validated before anything runs; everything runs
+before the site is written.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.errors import InputError, JournalError, Problem, RunFailed, StaleResults
+from generator.execute import Executor, Outcome, Status
+from generator.plan import Plan, Run, plan
+from generator.posts import Post, read_posts
+from generator.progress import console, reporter
+from generator.render import check, render, weeks, write
+from generator.site import build_site
+from generator.store import State, Store
+
+GENERATED_DIR = Path("docs/blog/posts")
+
+
+@dataclass(frozen=True)
+class Options:
+    quick: bool = False
+    frozen: bool = False
+    rerun: tuple[str, ...] = ()
+    rerun_all: bool = False
+    jobs: int = 0                # 0: one per core
+    keep_going: bool = False
+    wait: bool = True
+    site: bool = True            # False: `journal run` (no rendering, no site)
+    quiet: bool = False
+    site_dir: Path | None = None
+
+
+@dataclass
+class Summary:
+    ran: int = 0
+    cached: int = 0
+    failed: list[Outcome] = field(default_factory=list)
+    site: Path | None = None
+    pages: int = 0
+
+
+class Journal:
+    """A journal on disk: its folders and stores."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.store = Store(self.root / "results", self.root)
+        self.quick_store = Store(self.root / ".journal" / "quick", self.root)
+        self.logs = self.root / ".journal" / "logs"
+        self.charts = self.root / ".journal" / "charts"
+        self.generated = self.root / GENERATED_DIR
+
+    def store_for(self, run: Run) -> Store:
+        return self.quick_store if run.quick else self.store
+
+    def read(self, quick: bool = False) -> tuple[list[Post], Plan]:
+        posts = read_posts(self.root)
+        return posts, plan(posts, self.root, quick=quick)
+
+
+def _selected(run: Run, names: tuple[str, ...], slugs: dict[str, str]) -> bool:
+    qualified = f"{slugs.get(run.post, '')}/{run.name}"
+    return run.name in names or qualified in names or run.function in names
+
+
+def build(root: Path, opts: Options = Options()) -> Summary:
+    """Run what is stale, render every post, build the site."""
+    if opts.frozen and (opts.quick or opts.rerun or opts.rerun_all):
+        raise InputError(Problem("command line", None, "--frozen",
+                                 "runs nothing, so it cannot be combined with --quick or --rerun"))
+    journal = Journal(root)
+    posts, the_plan = journal.read(opts.quick)
+    scanned = check(posts, the_plan)
+    slugs = {p.rel: p.slug for p in posts}
+    if opts.rerun:
+        known = {n for r in the_plan.runs for n in (r.name, f"{slugs[r.post]}/{r.name}", r.function)}
+        unknown = [n for n in opts.rerun if n not in known]
+        if unknown:
+            raise InputError(Problem("command line", None, "--rerun",
+                                     f"no experiment named {', '.join(unknown)} "
+                                     f"(known: {', '.join(sorted(r.name for r in the_plan.runs))})"))
+    summary = Summary()
+    results, failures = {}, {}
+    with journal.store.lock(wait=opts.wait, on_wait=lambda who: console.print(
+            f"waiting for the results store, in use by {who} ...")):
+        journal.store.clean_staging()
+        journal.quick_store.clean_staging()
+        todo: list[Run] = []
+        stale: list[str] = []
+        corrupt: list[str] = []
+        for run in the_plan.runs:
+            store = journal.store_for(run)
+            forced = opts.rerun_all or _selected(run, opts.rerun, slugs)
+            state, reasons, result = store.state(run, check_files=True)
+            if state is State.FRESH and not forced:
+                results[run.key] = result
+                summary.cached += 1
+            elif opts.frozen:
+                stale.append(f"{run.label} ({run.function}): {state.value}: {'; '.join(reasons)}")
+            elif state is State.CORRUPT and not forced:
+                corrupt.append(f"{run.label}: stored result {result.path.relative_to(journal.root)} "
+                               f"is corrupt ({'; '.join(reasons)}); run `journal build --rerun "
+                               f"{run.name}` to replace it")
+            else:
+                todo.append(run)
+        if stale:
+            raise StaleResults("--frozen: these results would have to run:\n  " + "\n  ".join(stale)
+                               + "\nRun `journal build` where experiments can run, commit results/, "
+                                 "and build again.")
+        if corrupt:
+            raise RunFailed("\n".join(corrupt))
+        if todo:
+            outcomes = _execute(journal, todo, opts)
+            for o in outcomes:
+                if o.status is Status.RAN:
+                    results[o.run.key] = o.result
+                    summary.ran += 1
+                else:
+                    failures[o.run.key] = o.error
+                    summary.failed.append(o)
+            journal.store.write_index([r for r in the_plan.runs if not r.quick])
+        elif not opts.quiet:
+            console.print(f"all {len(the_plan.runs)} experiments are fresh: nothing to run")
+        if summary.failed and not opts.keep_going:
+            raise RunFailed(failure_report(summary.failed, journal.root))
+        if opts.site:
+            pages = render(posts, the_plan, scanned, results, failures, journal.charts,
+                           quick=opts.quick)
+            write(pages, journal.generated)
+            write([], journal.root / "docs" / ".generated", {"weeks.md": weeks(posts, the_plan, results)})
+            summary.pages = len(pages)
+    if opts.site:
+        summary.site = build_site(journal.root, site_dir=opts.site_dir)
+    if summary.failed:
+        raise RunFailed(failure_report(summary.failed, journal.root)
+                        + "\nThe site was built; the failed experiments' posts show a warning box.")
+    return summary
+
+
+def _execute(journal: Journal, runs: list[Run], opts: Options) -> list[Outcome]:
+    jobs = opts.jobs or os.cpu_count() or 1
+    rep = reporter(len(runs), quiet=opts.quiet)
+    rep.begin()
+    try:
+        return Executor(journal.store_for, journal.root, journal.logs, jobs=jobs,
+                        reporter=rep).run_all(runs)
+    finally:
+        rep.close()
+
+
+def failure_report(failed: list[Outcome], root: Path) -> str:
+    lines = [f"{len(failed)} experiment{'s' * (len(failed) != 1)} failed:"]
+    for o in failed:
+        log = o.log.relative_to(root) if o.log and o.log.is_relative_to(root) else o.log
+        lines.append(f"- {o.run.name} ({o.run.function}) in {o.run.post}:")
+        lines += ["    " + line for line in o.error.splitlines()[-8:]]
+        lines.append(f"    full log: {log}")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    run: Run
+    state: State
+    reasons: tuple[str, ...]
+
+
+def status(root: Path) -> list[StatusLine]:
+    journal = Journal(root)
+    _, the_plan = journal.read()
+    out = []
+    for post_runs in the_plan.by_post.values():
+        for run in post_runs.values():
+            state, reasons, _ = journal.store.state(run, check_files=True)
+            out.append(StatusLine(run, state, tuple(reasons)))
+    return out
+
+
+def gc(root: Path, dry_run: bool = False) -> list[Path]:
+    """Remove stored results that no post uses (full profile) and all quick results."""
+    journal = Journal(root)
+    _, the_plan = journal.read()
+    used = {r.key for r in the_plan.runs}
+    removed = []
+    with journal.store.lock():
+        for result in list(journal.store.all_results()):
+            if result.key not in used:
+                removed.append(result.path)
+                if not dry_run:
+                    shutil.rmtree(result.path)
+        if journal.quick_store.root.is_dir():
+            removed.append(journal.quick_store.root)
+            if not dry_run:
+                shutil.rmtree(journal.quick_store.root)
+        if not dry_run:
+            index = journal.store.index()
+            kept = {k: v for k, v in index.items() if v in used}
+            if kept != index:
+                import json
+
+                from generator.store import _atomic_write
+
+                _atomic_write(journal.store.root / "index.json", json.dumps(kept, indent=1) + "\n")
+            for folder in journal.store.root.glob("*/"):
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
+    return removed
+
+
+__all__ = ["Options", "Summary", "build", "status", "gc", "JournalError"]

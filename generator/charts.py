@@ -1,0 +1,48 @@
+"""Charts drawn at render time from logged series, cached by their content.
+
+Changing a chart in the prose redraws it from stored series; it never re-runs an
+experiment. A chart whose data and options did not change is not redrawn, so a
+warm build does not even import matplotlib.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def draw_chart(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path, Path]:
+    light = cache / f"{digest}.light.png"
+    dark = cache / f"{digest}.dark.png"
+    if light.is_file() and dark.is_file():
+        return light, dark
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from generator.figures import save_light_dark
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for label, points in spec["lines"]:
+        steps = [p[0] for p in points]
+        values = [float(p[1]) for p in points]
+        ax.plot(steps, values, label=label, linewidth=1.4)
+    if spec.get("baseline"):
+        label, value = spec["baseline"]
+        ax.axhline(value, color="black", linestyle="--", linewidth=1.1, label=f"{label} = {value:.4g}")
+    if spec.get("logy"):
+        ax.set_yscale("log")
+    if spec.get("logx"):
+        ax.set_xscale("log")
+    ax.set_xlabel("step")
+    ax.grid(True, alpha=0.4)
+    ax.legend(frameon=True, fontsize=8)
+    fig.tight_layout()
+    tmp = cache / f".{digest}"
+    save_light_dark(fig, tmp, digest)
+    light.parent.mkdir(parents=True, exist_ok=True)
+    (tmp / f"{digest}.dark.png").replace(dark)
+    (tmp / f"{digest}.light.png").replace(light)
+    tmp.rmdir()
+    return light, dark

@@ -1,0 +1,66 @@
+"""The journal's exceptions. ``cli.py`` alone turns them into exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class JournalError(Exception):
+    """Base of every error the journal reports to its user without a traceback."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input: where it is and what was expected."""
+
+    path: str
+    line: int | None
+    key: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        key = f" {self.key}:" if self.key else ""
+        return f"{where}:{key} {self.message}"
+
+
+class InputError(JournalError):
+    """Bad input (front matter, config, a reference): exit 2. Holds every problem found."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem] | Problem | str) -> None:
+        if isinstance(problems, (Problem, str)):
+            problems = [problems]
+        self.problems = list(problems)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = [str(p) for p in self.problems]
+        if len(lines) > 1:
+            lines.append(f"{len(lines)} problems found; nothing was run or written.")
+        return "\n".join(lines)
+
+
+class StaleResults(JournalError):
+    """``--frozen`` found results that would have to run: exit 1."""
+
+    exit_code = 1
+
+
+class RunFailed(JournalError):
+    """One or more experiments failed (after all others finished): exit 1."""
+
+    exit_code = 1
+
+
+class LockBusy(JournalError):
+    exit_code = 1
+
+
+class SiteError(JournalError):
+    """mkdocs refused to build the site."""
+
+    exit_code = 1

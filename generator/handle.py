@@ -1,0 +1,195 @@
+"""The run handle: the one object an experiment gets from the journal.
+
+An experiment is a plain function ``def train(run, *, steps=100, ...)``. Through
+``run`` it logs scalar series, reports final metrics, saves figures and text
+artifacts, reads data files, and learns its seed and device. Everything it
+produces lands in one folder (``run.out_dir``) that the executor moves into the
+results store only when the run finished cleanly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import random
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+# Colours of mkdocs-material's default (light) and slate (dark) schemes.
+LIGHT = {"bg": "#ffffff", "fg": "#212121", "grid": "#e0e0e0"}
+DARK = {"bg": "#1e2129", "fg": "#e2e4e9", "grid": "#3a3f4b"}
+
+
+def _check_name(kind: str, name: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+        raise ValueError(
+            f"{kind} name {name!r} is not allowed: use letters, digits, '_', '-', '.' "
+            "(at most 64 characters, no '..')"
+        )
+    return name
+
+
+def _finite(name: str, value: Any) -> float | int | str | bool:
+    """Metric values are numbers (NaN and inf are kept as such), bools or short strings."""
+    if isinstance(value, bool) or isinstance(value, str):
+        return value
+    try:
+        import numbers
+
+        if isinstance(value, numbers.Integral):
+            return int(value)
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"metric {name!r} must be a number, bool or string, not {type(value).__name__}"
+        ) from None
+
+
+class RunHandle:
+    """What an experiment function receives as its first argument."""
+
+    def __init__(
+        self,
+        out_dir: str | os.PathLike,
+        *,
+        seed: int = 0,
+        device: str = "cpu",
+        quick: bool = False,
+        root: str | os.PathLike | None = None,
+        on_progress: Callable[[int, int | None], None] | None = None,
+    ) -> None:
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.seed = int(seed)
+        self.device = device
+        self.quick = quick
+        self.root = Path(root) if root is not None else Path.cwd()
+        self._on_progress = on_progress
+        self._metrics: dict[str, Any] = {}
+        self._series: dict[str, list[list[float]]] = {}
+        self._figures: list[str] = []
+        self._artifacts: list[str] = []
+        self._reads: dict[str, str] = {}
+        self._total: int | None = None
+
+    # -- reproducibility -------------------------------------------------
+    def seed_everything(self) -> None:
+        """Seed python, numpy and (if imported) torch from ``self.seed``."""
+        random.seed(self.seed)
+        try:
+            import numpy as np
+
+            np.random.seed(self.seed % 2**32)
+        except ImportError:  # numpy is a dependency, but stay importable without it
+            pass
+        import sys
+
+        if "torch" in sys.modules:
+            sys.modules["torch"].manual_seed(self.seed)
+
+    def generator(self):
+        """A fresh ``torch.Generator`` seeded with the run's seed."""
+        import torch
+
+        return torch.Generator().manual_seed(self.seed)
+
+    # -- series and progress ----------------------------------------------
+    def total(self, steps: int) -> None:
+        """Announce how many steps the run will take (drives the progress bar)."""
+        self._total = int(steps)
+        self.progress(0)
+
+    def progress(self, step: int, total: int | None = None) -> None:
+        if total is not None:
+            self._total = int(total)
+        if self._on_progress is not None:
+            self._on_progress(int(step), self._total)
+
+    def log(self, step: int, **scalars: float) -> None:
+        """Append one point to each named series, e.g. ``run.log(i, loss=l, lr=lr)``."""
+        for name, value in scalars.items():
+            _check_name("series", name)
+            self._series.setdefault(name, []).append([int(step), float(value)])
+        self.progress(step)
+
+    # -- final results ----------------------------------------------------
+    def metric(self, name: str, value: Any) -> None:
+        self._metrics[_check_name("metric", name)] = _finite(name, value)
+
+    def metrics(self, **values: Any) -> None:
+        for name, value in values.items():
+            self.metric(name, value)
+
+    def artifact(self, name: str, text: str) -> Path:
+        """Save a small text artifact (sampled names, a table) as ``artifacts/<name>.txt``."""
+        _check_name("artifact", name)
+        path = self.out_dir / "artifacts" / f"{name}.txt"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        self._artifacts.append(name)
+        return path
+
+    def figure(self, name: str, fig) -> None:
+        """Save a matplotlib figure in a light and a dark variant (PNG at 2x).
+
+        Draw with default colours; the dark copy recolours backgrounds, text,
+        spines and black lines to match mkdocs-material's slate scheme.
+        """
+        from generator.figures import save_light_dark
+
+        _check_name("figure", name)
+        save_light_dark(fig, self.out_dir / "figures", name)
+        self._figures.append(name)
+
+    # -- data ---------------------------------------------------------------
+    def read_text(self, path: str | os.PathLike) -> str:
+        """Read a data file and record its content hash, so editing it re-runs this experiment."""
+        return self.read_bytes(path).decode("utf-8")
+
+    def read_bytes(self, path: str | os.PathLike) -> bytes:
+        p = Path(path)
+        if not p.is_absolute():
+            p = self.root / p
+        data = p.read_bytes()
+        try:
+            shown = p.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            shown = str(p.resolve())
+        self._reads[shown] = hashlib.sha256(data).hexdigest()
+        return data
+
+    # -- written by the executor ------------------------------------------
+    def finish(self, returned: Any = None) -> dict[str, Any]:
+        """Fold a returned mapping into the metrics and write metrics/series/reads."""
+        if isinstance(returned, dict):
+            self.metrics(**returned)
+        elif returned is not None:
+            raise TypeError(
+                f"an experiment returns None or a dict of metrics, not {type(returned).__name__}"
+            )
+        metrics = {k: _json_number(v) for k, v in sorted(self._metrics.items())}
+        (self.out_dir / "metrics.json").write_text(
+            json.dumps(metrics, indent=2, allow_nan=False) + "\n", encoding="utf-8"
+        )
+        series = {k: [[s, _json_number(v)] for s, v in pts] for k, pts in sorted(self._series.items())}
+        (self.out_dir / "series.json").write_text(
+            json.dumps(series, separators=(",", ":"), allow_nan=False) + "\n", encoding="utf-8"
+        )
+        return {
+            "figures": sorted(set(self._figures)),
+            "artifacts": sorted(set(self._artifacts)),
+            "reads": dict(sorted(self._reads.items())),
+        }
+
+
+def _json_number(value: Any) -> Any:
+    """JSON has no NaN or inf: store them as strings that read back as floats."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # "nan", "inf", "-inf"
+    return value

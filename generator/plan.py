@@ -1,0 +1,321 @@
+"""Planning: front matter experiments -> validated, keyed ``Run`` values.
+
+Everything here is checked before anything runs, and every problem of every
+post is collected and reported at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+from generator.code import CodeError, Function, closure, find_function
+from generator.errors import InputError, Problem
+from generator.posts import Post
+
+KEY_FORMAT = "journal-key-1"   # bump when what a key hashes changes
+DEFAULT_TIMEOUT = 30 * 60.0    # seconds; long enough for a week's largest CPU run
+DEVICES = ("auto", "cpu", "cuda", "mps")
+EXPERIMENT_KEYS = {"run", "params", "quick", "timeout", "seed", "device", "data"}
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m(?!s))?\s*"
+                       r"(?:(\d+(?:\.\d+)?)s)?\s*$")
+_MAX_INT = 2**53  # larger integers lose precision in JSON readers
+
+
+@dataclass(frozen=True)
+class Run:
+    """One experiment to run (or find in the store), as a post declared it."""
+
+    post: str                # "posts/week-1.md"
+    name: str                # the name the body uses
+    function: str            # "makemore.mlp"
+    module: str              # "experiments.makemore.neural"
+    params: dict[str, Any] = field(hash=False)   # canonical: defaults + overrides
+    seed: int = 0
+    device: str = "auto"
+    timeout: float = DEFAULT_TIMEOUT
+    quick: bool = False
+    key: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def short(self) -> str:
+        return self.key[:12]
+
+    @property
+    def label(self) -> str:
+        return f"{self.post}:{self.name}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Per post, its experiments by name; and the distinct runs (one per key)."""
+
+    by_post: dict[str, dict[str, Run]]
+    runs: tuple[Run, ...]
+
+
+def parse_duration(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str):
+        m = _DURATION.match(value)
+        if not m or not any(m.groups()):
+            raise ValueError
+        h, mi, s = (float(g) if g else 0.0 for g in m.groups())
+        seconds = h * 3600 + mi * 60 + s
+    else:
+        raise ValueError
+    if not math.isfinite(seconds) or seconds <= 0 or seconds > 7 * 24 * 3600:
+        raise ValueError
+    return seconds
+
+
+# -- parameter types ------------------------------------------------------
+
+def _strip_optional(ann: str) -> tuple[str, bool]:
+    parts = [p.strip() for p in ann.split("|")]
+    if "None" in parts and len(parts) == 2:
+        return next(p for p in parts if p != "None"), True
+    m = re.fullmatch(r"(?:typing\.)?Optional\[(.+)\]", ann)
+    if m:
+        return m.group(1), True
+    return ann, False
+
+
+def check_value(ann: str | None, default: Any, value: Any) -> str | None:
+    """None if ``value`` fits the parameter; else what was expected."""
+    if ann is None:  # no annotation: the default's type decides
+        if default is None:
+            return None
+        ann = {bool: "bool", int: "int", float: "float", str: "str", list: "list"}.get(type(default))
+        if ann is None:
+            return None
+    ann, optional = _strip_optional(ann.replace("typing.", ""))
+    if value is None:
+        return None if optional else f"a value of type {ann}, not null"
+    return _check(ann, value)
+
+
+def _check(ann: str, value: Any) -> str | None:
+    if ann == "bool":
+        return None if isinstance(value, bool) else "true or false"
+    if ann == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "an integer"
+        return None if abs(value) < _MAX_INT else f"an integer smaller than 2**53, not {value}"
+    if ann == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return "a number"
+        if not math.isfinite(value):
+            return "a finite number"
+        return None if abs(value) < 1e300 else "a number of sensible size"
+    if ann == "str":
+        return None if isinstance(value, str) else "a string"
+    m = re.fullmatch(r"(?:list|List|tuple|Tuple|Sequence)\[(\w+)(?:,\s*\.\.\.)?\]", ann)
+    if m or ann in ("list", "tuple"):
+        if not isinstance(value, list):
+            return f"a list ({ann})"
+        if m:
+            for item in value:
+                err = _check(m.group(1), item)
+                if err:
+                    return f"a list of {m.group(1)} ({err} for {item!r})"
+        return None
+    return None  # an annotation we do not know: accept any YAML value
+
+
+def canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+# -- planning ---------------------------------------------------------------
+
+@cache
+def _file_sha(path: Path, mtime_ns: int, size: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def file_sha(path: Path) -> str:
+    st = path.stat()
+    return _file_sha(path, st.st_mtime_ns, st.st_size)
+
+
+@cache
+def package_version(top: str) -> str:
+    """The installed version of the distribution that provides module ``top``."""
+    from importlib import metadata
+
+    dists = _distributions().get(top)
+    if not dists:
+        return "unknown"
+    try:
+        return "+".join(f"{d}=={metadata.version(d)}" for d in sorted(set(dists)))
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@lru_cache(maxsize=1)
+def _distributions() -> dict[str, list[str]]:
+    from importlib import metadata
+
+    return metadata.packages_distributions()
+
+
+def key_inputs(root: Path, fn: Function, params: dict, seed: int, device: str,
+               data: list[str]) -> dict[str, Any]:
+    """Exactly what decides a result; the key is the hash of this (see docs/reference)."""
+    deps = closure(root, fn.module)
+    return {
+        "format": KEY_FORMAT,
+        "function": f"{fn.module}.{fn.ref.rpartition('.')[2]}",
+        "code": {f: file_sha(root / f) for f in deps.files},
+        "packages": {p: package_version(p) for p in deps.packages},
+        "params": params,
+        "seed": seed,
+        "device": device,
+        "data": {d: file_sha(root / d) for d in data},
+    }
+
+
+def make_key(inputs: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical(inputs).encode()).hexdigest()
+
+
+def plan(posts: list[Post], root: Path, *, quick: bool = False) -> Plan:
+    problems: list[Problem] = []
+    by_post: dict[str, dict[str, Run]] = {}
+    for post in posts:
+        by_post[post.rel] = runs = {}
+        for name, spec in post.experiments.items():
+            run = _plan_one(post, name, spec, root, quick, problems)
+            if run is not None:
+                runs[name] = run
+    if problems:
+        raise InputError(problems)
+    distinct: dict[str, Run] = {}
+    for runs in by_post.values():
+        for run in runs.values():
+            distinct.setdefault(run.key, run)
+    return Plan(by_post, tuple(distinct.values()))
+
+
+def _plan_one(post: Post, name: Any, spec: Any, root: Path, quick: bool,
+              problems: list[Problem]) -> Run | None:
+    def bad(keys: tuple, message: str) -> None:
+        path = ("experiments", name) + keys
+        problems.append(Problem(post.rel, post.line(*path), ".".join(map(str, path)), message))
+
+    n0 = len(problems)
+    if not isinstance(name, str) or not _NAME.match(name):
+        bad((), "an experiment name is a Python-style identifier (letters, digits, '_'; at most "
+                f"64), so the body can refer to it as name.metric; got {name!r}")
+        return None
+    if not isinstance(spec, dict):
+        bad((), "must be a mapping with at least `run: module.function`")
+        return None
+    for key in spec:
+        if key not in EXPERIMENT_KEYS:
+            bad((key,), f"unknown key; an experiment takes {', '.join(sorted(EXPERIMENT_KEYS))}")
+    ref = spec.get("run")
+    if not isinstance(ref, str):
+        bad(("run",) if "run" in spec else (), "`run:` must name a function of the experiments "
+                                                 "package, e.g. makemore.mlp")
+        return None
+    try:
+        fn = find_function(root, ref)
+    except CodeError as e:
+        bad(("run",), str(e))
+        return None
+    except (OSError, SyntaxError) as e:
+        bad(("run",), f"could not read the experiment's code: {e}")
+        return None
+
+    signature = {p.name: p for p in fn.params}
+    seed = spec.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        bad(("seed",), f"must be an integer from 0 to 2**32-1, got {seed!r}")
+    params = _overrides(spec, "params", bad)
+    if "seed" in params and "seed" not in signature:
+        # `params: {seed: 1}` is a common way to write the run's seed
+        if "seed" in spec:
+            bad(("params", "seed"), "the seed is given twice (also as `seed:`)")
+        seed = params.pop("seed")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+            bad(("params", "seed"), f"must be an integer from 0 to 2**32-1, got {seed!r}")
+    quick_params = _overrides(spec, "quick", bad)
+    values = {p.name: p.default for p in fn.params if not p.required}
+    for section, given in (("params", params), ("quick", quick_params)):
+        for key, value in given.items():
+            p = signature.get(key)
+            if p is None:
+                known = ", ".join(signature) or "none"
+                bad((section, key), f"'{ref}' has no parameter '{key}' (it takes: {known})")
+                continue
+            err = check_value(p.annotation, None if p.required else p.default, value)
+            if err:
+                bad((section, key), f"expected {err}, got {value!r}")
+    values.update(params)
+    if quick:
+        values.update(quick_params)
+    for p in fn.params:
+        if p.required and p.name not in values:
+            bad(("params",), f"'{ref}' needs parameter '{p.name}'")
+
+    timeout = DEFAULT_TIMEOUT
+    if "timeout" in spec:
+        try:
+            timeout = parse_duration(spec["timeout"])
+        except ValueError:
+            bad(("timeout",), f"expected a duration such as 90s, 20m or 1h30m, got {spec['timeout']!r}")
+    device = spec.get("device", "auto")
+    if device not in DEVICES:
+        bad(("device",), f"expected one of {', '.join(DEVICES)}, got {device!r}")
+    data = spec.get("data", [])
+    if isinstance(data, str):
+        data = [data]
+    if not isinstance(data, list) or not all(isinstance(d, str) for d in data):
+        bad(("data",), "expected a path or a list of paths to data files the experiment reads")
+        data = []
+    for i, d in enumerate(data):
+        p = (root / d).resolve()
+        if not p.is_relative_to(root.resolve()) or not p.is_file():
+            bad(("data", i), f"'{d}' is not a file inside the journal's folder")
+    if len(problems) > n0:
+        return None
+    values = _json_roundtrip(values)
+    inputs = key_inputs(root, fn, values, seed, device, data)
+    return Run(post=post.rel, name=name, function=ref, module=fn.module, params=values,
+               seed=seed, device=device, timeout=timeout, quick=quick and bool(quick_params),
+               key=make_key(inputs),
+               inputs=inputs)
+
+
+def _overrides(spec: dict, section: str, bad) -> dict[str, Any]:
+    value = spec.get(section)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        bad((section,), "expected a mapping of parameter names to values")
+        return {}
+    out = {}
+    for k, v in value.items():
+        if not isinstance(k, str):
+            bad((section,), f"parameter names are strings, got {k!r}")
+            continue
+        out[k] = v
+    return out
+
+
+def _json_roundtrip(values: dict) -> dict:
+    """Canonical params: what JSON keeps (tuples become lists, dates become strings)."""
+    return json.loads(json.dumps(values, default=str))

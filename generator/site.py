@@ -1,0 +1,55 @@
+"""Building the site with mkdocs' Python API, in strict mode."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from generator.errors import InputError, Problem, SiteError
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(f"{record.levelname.lower()}: {record.getMessage()}")
+
+
+def load(root: Path, config_file: str = "mkdocs.yml", **overrides):
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import ConfigurationError
+
+    path = root / config_file
+    if not path.is_file():
+        raise InputError(Problem(config_file, None, None, "not found: the journal's site is "
+                                                          "configured in mkdocs.yml"))
+    try:
+        return load_config(str(path), **overrides)
+    except ConfigurationError as e:
+        raise InputError(Problem(config_file, None, None, f"invalid mkdocs configuration: {e}")) from None
+
+
+def build_site(root: Path, *, site_dir: Path | None = None, config_file: str = "mkdocs.yml",
+               strict: bool = True) -> Path:
+    from mkdocs.commands.build import build
+    from mkdocs.exceptions import Abort, MkDocsException
+
+    overrides = {"strict": strict}
+    if site_dir is not None:
+        overrides["site_dir"] = str(site_dir)
+    config = load(root, config_file, **overrides)
+    log = logging.getLogger("mkdocs")
+    collect = _Collect()
+    log.addHandler(collect)
+    config.plugins.on_startup(command="build", dirty=False)
+    try:
+        build(config)
+    except (Abort, MkDocsException) as e:
+        detail = "\n".join(collect.messages[-20:])
+        raise SiteError(f"mkdocs could not build the site: {e}\n{detail}".rstrip()) from None
+    finally:
+        config.plugins.on_shutdown()
+        log.removeHandler(collect)
+    return Path(config["site_dir"])

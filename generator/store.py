@@ -1,0 +1,299 @@
+"""The results store: small readable files, content-addressed, committed to git.
+
+    results/<function>/<key16>/
+        result.json     key, inputs, provenance, the data files read, a sha256 per file
+        metrics.json    final metrics
+        series.json     {name: [[step, value], ...]}
+        figures/        <name>.light.png, <name>.dark.png
+        artifacts/      <name>.txt
+        log.txt         what the run printed
+    results/index.json  post:experiment -> the key it used last (for `status --explain`)
+
+A result is written in a staging folder and renamed into place only when
+complete, so a store never holds half a result. ``result.json`` lists a hash
+for every file; a result whose files do not match is reported as corrupt and
+never used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from generator.errors import JournalError, LockBusy
+from generator.plan import Run, file_sha
+
+RESULT_FILE = "result.json"
+
+
+class State(str, Enum):
+    FRESH = "fresh"
+    STALE = "stale"       # a result for this post's experiment exists, but inputs changed
+    MISSING = "missing"   # never run
+    CORRUPT = "corrupt"   # files do not match their recorded hashes
+
+
+@dataclass(frozen=True)
+class Result:
+    key: str
+    path: Path
+    meta: dict[str, Any] = field(repr=False)
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return _read_json(self.path / "metrics.json", {})
+
+    @property
+    def series(self) -> dict[str, list[list[float]]]:
+        return _read_json(self.path / "series.json", {})
+
+    @property
+    def figures(self) -> list[str]:
+        return self.meta.get("figures", [])
+
+    @property
+    def artifacts(self) -> list[str]:
+        return self.meta.get("artifacts", [])
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        return self.meta.get("provenance", {})
+
+    def figure_path(self, name: str, variant: str) -> Path:
+        return self.path / "figures" / f"{name}.{variant}.png"
+
+    def artifact_text(self, name: str) -> str:
+        return (self.path / "artifacts" / f"{name}.txt").read_text(encoding="utf-8")
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return default
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class Store:
+    def __init__(self, root: Path, project: Path) -> None:
+        self.root = root
+        self.project = project
+
+    def folder(self, run: Run) -> Path:
+        return self.root / run.function / run.key[:16]
+
+    # -- reading --------------------------------------------------------------
+    def load(self, run: Run) -> Result | None:
+        """The stored result for this run's key, if complete and intact."""
+        path = self.folder(run)
+        meta = _read_json(path / RESULT_FILE, None) if path.is_dir() else None
+        if not meta or meta.get("key") != run.key:
+            return None
+        return Result(run.key, path, meta)
+
+    def verify(self, result: Result) -> list[str]:
+        """Files of a result that are missing or differ from their recorded hash."""
+        bad = []
+        for rel, sha in result.meta.get("files", {}).items():
+            p = result.path / rel
+            if not p.is_file():
+                bad.append(f"{rel} is missing")
+            elif _sha(p) != sha:
+                bad.append(f"{rel} was modified")
+        return bad
+
+    def changed_reads(self, result: Result) -> list[str]:
+        """Data files the run read (through the handle) that changed since."""
+        out = []
+        for rel, sha in result.meta.get("reads", {}).items():
+            p = Path(rel) if Path(rel).is_absolute() else self.project / rel
+            try:
+                now = file_sha(p)
+            except OSError:
+                out.append(f"{rel} was removed")
+                continue
+            if now != sha:
+                out.append(f"{rel} changed")
+        return out
+
+    def state(self, run: Run, *, check_files: bool = False) -> tuple[State, list[str], Result | None]:
+        """Fresh, stale, missing or corrupt, with the reasons."""
+        result = self.load(run)
+        if result is None:
+            previous = self.previous(run)
+            if previous is None:
+                return State.MISSING, ["never run"], None
+            return State.STALE, explain(previous.meta.get("inputs", {}), run.inputs), None
+        if check_files:
+            bad = self.verify(result)
+            if bad:
+                return State.CORRUPT, bad, result
+        reads = self.changed_reads(result)
+        if reads:
+            return State.STALE, reads, result
+        return State.FRESH, [], result
+
+    # -- the index: which key each post's experiment used last -----------------
+    def _index_path(self) -> Path:
+        return self.root / "index.json"
+
+    def index(self) -> dict[str, str]:
+        return _read_json(self._index_path(), {})
+
+    def previous(self, run: Run) -> Result | None:
+        key = self.index().get(run.label)
+        if not key:
+            return None
+        path = self.root / run.function / key[:16]
+        meta = _read_json(path / RESULT_FILE, None)
+        return Result(key, path, meta) if meta else None
+
+    def write_index(self, runs: list[Run]) -> None:
+        index = self.index()
+        new = dict(index)
+        for run in runs:
+            if self.load(run) is not None:
+                new[run.label] = run.key
+        if new != index:
+            self.root.mkdir(parents=True, exist_ok=True)
+            _atomic_write(self._index_path(), json.dumps(dict(sorted(new.items())), indent=1) + "\n")
+
+    # -- writing -------------------------------------------------------------
+    def staging(self, run: Run) -> Path:
+        path = self.root / ".tmp" / f"{run.key[:16]}-{uuid.uuid4().hex[:8]}"
+        path.mkdir(parents=True)
+        return path
+
+    def commit(self, run: Run, staging: Path, meta: dict[str, Any]) -> Result:
+        """Seal a finished run: hash its files, write result.json, rename into place."""
+        files = {}
+        for p in sorted(staging.rglob("*")):
+            if p.is_file():
+                files[p.relative_to(staging).as_posix()] = _sha(p)
+        meta = {"key": run.key, **meta, "files": files}
+        (staging / RESULT_FILE).write_text(json.dumps(meta, indent=2, sort_keys=False,
+                                                      default=str) + "\n", encoding="utf-8")
+        _fsync_tree(staging)
+        final = self.folder(run)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():  # a forced re-run: swap, so a reader never sees no result
+            old = final.with_name(final.name + f".old-{uuid.uuid4().hex[:6]}")
+            os.rename(final, old)
+            os.rename(staging, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(staging, final)
+        return Result(run.key, final, meta)
+
+    def discard(self, staging: Path) -> None:
+        shutil.rmtree(staging, ignore_errors=True)
+
+    def clean_staging(self) -> None:
+        """Remove leftovers of builds that were killed (called under the lock)."""
+        shutil.rmtree(self.root / ".tmp", ignore_errors=True)
+        if self.root.is_dir():
+            for old in self.root.glob("*/*.old-*"):
+                shutil.rmtree(old, ignore_errors=True)
+
+    def all_results(self) -> Iterator[Result]:
+        if not self.root.is_dir():
+            return
+        for meta_path in sorted(self.root.glob(f"*/*/{RESULT_FILE}")):
+            meta = _read_json(meta_path, None)
+            if meta:
+                yield Result(meta.get("key", ""), meta_path.parent, meta)
+
+    # -- the lock: two builds never interleave the store ------------------------
+    @contextlib.contextmanager
+    def lock(self, *, wait: bool = True, on_wait=None) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as e:
+                if e.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another build"
+                if not wait:
+                    raise LockBusy(f"the results store is in use by {holder}; "
+                                   "try again when it finishes (or drop --no-wait to wait)") from None
+                if on_wait:
+                    on_wait(holder)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()} since {time.strftime('%H:%M:%S')}".encode(), 0)
+            yield
+        finally:
+            os.close(fd)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _fsync_tree(folder: Path) -> None:
+    try:
+        for p in folder.rglob("*"):
+            if p.is_file():
+                fd = os.open(p, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+    except OSError as e:  # fsync is a best effort; a full disk shows up earlier
+        raise JournalError(f"could not write {folder}: {e}") from None
+
+
+def explain(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Human-readable differences between two key-input records."""
+    if not old:
+        return ["no record of the previous inputs"]
+    out = []
+    if old.get("format") != new.get("format"):
+        out.append(f"key format {old.get('format')} → {new.get('format')}")
+    if old.get("function") != new.get("function"):
+        out.append(f"function {old.get('function')} → {new.get('function')}")
+    for section, what in (("code", "{} changed"), ("data", "data file {} changed")):
+        o, n = old.get(section, {}), new.get(section, {})
+        for f in sorted(set(o) | set(n)):
+            if f not in o:
+                out.append(f"{f} is now imported" if section == "code" else f"data file {f} added")
+            elif f not in n:
+                out.append(f"{f} is no longer imported" if section == "code" else f"data file {f} removed")
+            elif o[f] != n[f]:
+                out.append(what.format(f))
+    o, n = old.get("packages", {}), new.get("packages", {})
+    for p in sorted(set(o) | set(n)):
+        if o.get(p) != n.get(p):
+            out.append(f"package {p}: {o.get(p, 'not used')} → {n.get(p, 'not used')}")
+    o, n = old.get("params", {}), new.get("params", {})
+    for p in sorted(set(o) | set(n)):
+        if o.get(p, "∅") != n.get(p, "∅"):
+            out.append(f"params.{p}: {_short(o.get(p, 'unset'))} → {_short(n.get(p, 'unset'))}")
+    for k in ("seed", "device"):
+        if old.get(k) != new.get(k):
+            out.append(f"{k}: {old.get(k)} → {new.get(k)}")
+    return out or ["inputs differ"]
+
+
+def _short(v: Any) -> str:
+    s = json.dumps(v)
+    return s if len(s) <= 40 else s[:37] + "..."
