@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from generator.errors import InputError, JournalError
-from generator.progress import console
+from generator.progress import console, out
 
 
 class _Ctx:
@@ -140,13 +140,13 @@ def status(obj: _Ctx, explain: bool):
     lines = do_status(obj.root)
     for line in lines:
         r = line.run
-        console.print(f"[{colour[line.state]}]{line.state.value:8}[/] {r.post}:{r.name:<14} "
+        out.print(f"[{colour[line.state]}]{line.state.value:8}[/] {r.post}:{r.name:<14} "
                       f"{r.function} [dim]{r.short}[/]")
         if explain and line.reasons and line.state is not State.FRESH:
             for reason in line.reasons:
-                console.print(f"           [dim]-[/] {reason}", markup=True, highlight=False)
+                out.print(f"           [dim]-[/] {reason}", markup=True, highlight=False)
     counts = {s: sum(1 for x in lines if x.state is s) for s in State}
-    console.print(", ".join(f"{n} {s.value}" for s, n in counts.items() if n) or "no experiments")
+    out.print(", ".join(f"{n} {s.value}" for s, n in counts.items() if n) or "no experiments")
 
 
 @main.command()

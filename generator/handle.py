@@ -173,11 +173,19 @@ class RunHandle:
             raise TypeError(
                 f"an experiment returns None or a dict of metrics, not {type(returned).__name__}"
             )
-        metrics = {k: _json_number(v) for k, v in sorted(self._metrics.items())}
+        bad = [k for k, v in self._metrics.items() if isinstance(v, float) and not math.isfinite(v)]
+        if bad:
+            raise ValueError(
+                f"metric {', '.join(repr(k) for k in sorted(bad))} is not a finite number "
+                f"({', '.join(str(self._metrics[k]) for k in sorted(bad))}): the run diverged or "
+                "divided by zero; report a finding such as divergence as a bool or a string"
+            )
+        metrics = dict(sorted(self._metrics.items()))
         (self.out_dir / "metrics.json").write_text(
             json.dumps(metrics, indent=2, allow_nan=False) + "\n", encoding="utf-8"
         )
         series = {k: [[s, _json_number(v)] for s, v in pts] for k, pts in sorted(self._series.items())}
+        # series may hold NaN/inf (a loss that blew up is worth plotting): stored as strings
         (self.out_dir / "series.json").write_text(
             json.dumps(series, separators=(",", ":"), allow_nan=False) + "\n", encoding="utf-8"
         )

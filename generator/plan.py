@@ -226,6 +226,25 @@ def _plan_one(post: Post, name: Any, spec: Any, root: Path, quick: bool,
     for key in spec:
         if key not in EXPERIMENT_KEYS:
             bad((key,), f"unknown key; an experiment takes {', '.join(sorted(EXPERIMENT_KEYS))}")
+    timeout = DEFAULT_TIMEOUT
+    if "timeout" in spec:
+        try:
+            timeout = parse_duration(spec["timeout"])
+        except ValueError:
+            bad(("timeout",), f"expected a duration such as 90s, 20m or 1h30m, got {spec['timeout']!r}")
+    device = spec.get("device", "auto")
+    if device not in DEVICES:
+        bad(("device",), f"expected one of {', '.join(DEVICES)}, got {device!r}")
+    data = spec.get("data", [])
+    if isinstance(data, str):
+        data = [data]
+    if not isinstance(data, list) or not all(isinstance(d, str) for d in data):
+        bad(("data",), "expected a path or a list of paths to data files the experiment reads")
+        data = []
+    for i, d in enumerate(data):
+        p = (root / d).resolve()
+        if not p.is_relative_to(root.resolve()) or not p.is_file():
+            bad(("data", i), f"'{d}' is not a file inside the journal's folder")
     ref = spec.get("run")
     if not isinstance(ref, str):
         bad(("run",) if "run" in spec else (), "`run:` must name a function of the experiments "
@@ -271,25 +290,6 @@ def _plan_one(post: Post, name: Any, spec: Any, root: Path, quick: bool,
         if p.required and p.name not in values:
             bad(("params",), f"'{ref}' needs parameter '{p.name}'")
 
-    timeout = DEFAULT_TIMEOUT
-    if "timeout" in spec:
-        try:
-            timeout = parse_duration(spec["timeout"])
-        except ValueError:
-            bad(("timeout",), f"expected a duration such as 90s, 20m or 1h30m, got {spec['timeout']!r}")
-    device = spec.get("device", "auto")
-    if device not in DEVICES:
-        bad(("device",), f"expected one of {', '.join(DEVICES)}, got {device!r}")
-    data = spec.get("data", [])
-    if isinstance(data, str):
-        data = [data]
-    if not isinstance(data, list) or not all(isinstance(d, str) for d in data):
-        bad(("data",), "expected a path or a list of paths to data files the experiment reads")
-        data = []
-    for i, d in enumerate(data):
-        p = (root / d).resolve()
-        if not p.is_relative_to(root.resolve()) or not p.is_file():
-            bad(("data", i), f"'{d}' is not a file inside the journal's folder")
     if len(problems) > n0:
         return None
     values = _json_roundtrip(values)

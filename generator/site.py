@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from generator.errors import InputError, Problem, SiteError
@@ -44,12 +45,15 @@ def build_site(root: Path, *, site_dir: Path | None = None, config_file: str = "
     collect = _Collect()
     log.addHandler(collect)
     config.plugins.on_startup(command="build", dirty=False)
+    cwd = os.getcwd()
+    os.chdir(root)  # snippets and plugins resolve paths from the working directory
     try:
         build(config)
-    except (Abort, MkDocsException) as e:
+    except (Abort, MkDocsException, OSError) as e:
         detail = "\n".join(collect.messages[-20:])
         raise SiteError(f"mkdocs could not build the site: {e}\n{detail}".rstrip()) from None
     finally:
+        os.chdir(cwd)
         config.plugins.on_shutdown()
         log.removeHandler(collect)
     return Path(config["site_dir"])

@@ -221,8 +221,9 @@ class Store:
     # -- the lock: two builds never interleave the store ------------------------
     @contextlib.contextmanager
     def lock(self, *, wait: bool = True, on_wait=None) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        lock = self.project / ".journal" / "lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -1,0 +1,106 @@
+"""Tiny journals on disk, built for real with mkdocs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+TOY = '''
+import math
+import os
+import time
+
+
+def _count(name):
+    counter = os.environ.get("JOURNAL_TEST_COUNTER")
+    if counter:
+        with open(counter, "a") as f:
+            f.write(name + "\\n")
+
+
+def square(run, *, n: int = 5, scale: float = 1.0):
+    """Sum of scaled squares; logs a series."""
+    _count("square")
+    run.total(n)
+    for i in range(n):
+        run.log(i, value=scale * i * i)
+    return {"total": sum(scale * i * i for i in range(n)), "n": n}
+
+
+def plot(run, *, points: int = 4):
+    _count("plot")
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot(range(points), [i * i for i in range(points)])
+    run.figure("curve", fig)
+    run.artifact("words", "alpha\\nbeta <b>")
+    run.metric("label", "<script>alert(1)</script>")
+    return {"points": points}
+'''
+
+
+class Journal:
+    """A journal folder for one test, with helpers to write posts and build."""
+
+    def __init__(self, root: Path, counter: Path) -> None:
+        self.root = root
+        self.counter = counter
+
+    def write(self, rel: str, text: str) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    def post(self, name: str, experiments: str, body: str, date: str = "2024-07-04",
+             extra: str = "") -> Path:
+        fm = f"title: \"{name}\"\ndate: {date}\n{textwrap.dedent(extra)}experiments:\n"
+        fm += textwrap.indent(textwrap.dedent(experiments).strip("\n"), "  ") + "\n"
+        return self.write(f"posts/{name}.md", f"---\n{fm}---\n{textwrap.dedent(body)}")
+
+    def calls(self) -> list[str]:
+        return self.counter.read_text().split() if self.counter.exists() else []
+
+    def build(self, **options):
+        from generator.build import Options, build
+
+        options.setdefault("quiet", True)
+        options.setdefault("jobs", 2)
+        return build(self.root, Options(**options))
+
+    def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        env = dict(os.environ, JOURNAL_TEST_COUNTER=str(self.counter), COLUMNS="200")
+        return subprocess.run([sys.executable, "-m", "generator", "-C", str(self.root), *args],
+                              capture_output=True, text=True, env=env, timeout=timeout)
+
+    def html(self, slug: str) -> str:
+        pages = list((self.root / "site" / "blog").rglob(f"{slug}/index.html"))
+        assert pages, f"no page for {slug} in the built site"
+        return pages[0].read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def journal(tmp_path, monkeypatch) -> Journal:
+    root = tmp_path / "journal"
+    root.mkdir()
+    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    for rel in ("index.md", "about.md", "reference.md", "blog/index.md", "assets/journal.css"):
+        (root / "docs" / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / "docs" / rel, root / "docs" / rel)
+    (root / "posts").mkdir()
+    (root / "experiments").mkdir()
+    (root / "experiments" / "__init__.py").write_text("")
+    (root / "experiments" / "toy.py").write_text(TOY)
+    counter = tmp_path / "calls.txt"
+    monkeypatch.setenv("JOURNAL_TEST_COUNTER", str(counter))
+    return Journal(root, counter)

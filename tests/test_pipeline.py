@@ -1,0 +1,163 @@
+"""The pipeline end to end: posts -> experiments -> results -> Markdown -> site."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from generator.errors import InputError
+
+BODY = """
+# Squares
+
+The total is {{ sq.total:.2f }} after {{ param sq.n }} steps; `{{ sq.total }}` stays code.
+
+{{ figure pic.curve "A curve" }}
+
+```python
+print("{{ not.a.reference }}")
+```
+"""
+
+
+def test_build_embeds_results_and_rebuild_runs_nothing(journal):
+    journal.post("week-1", """
+        sq:
+          run: toy.square
+          params: {n: 4, scale: 2.0}
+        pic:
+          run: toy.plot
+    """, BODY)
+    summary = journal.build()
+    assert (summary.ran, summary.cached) == (2, 0)
+    assert sorted(journal.calls()) == ["plot", "square"]
+
+    html = journal.html("week-1")
+    assert "The total is 28.00 after 4 steps" in html  # 2 * (0 + 1 + 4 + 9)
+    assert "{{ sq.total }}" in html                       # inline code untouched
+    assert "{{ not.a.reference }}" in html                # fenced code untouched
+    for variant in ("light", "dark"):
+        assert f"curve.{variant}.png#only-{variant}" in html
+        pngs = list((journal.root / "site").rglob(f"*curve.{variant}.png"))
+        assert pngs and pngs[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    again = journal.build()
+    assert (again.ran, again.cached) == (0, 2)
+    assert sorted(journal.calls()) == ["plot", "square"]  # no new calls
+
+
+def test_prose_and_blog_keys_never_rerun(journal):
+    post = journal.post("week-1", "sq: {run: toy.square}", "Total {{ sq.total }}.\n")
+    journal.build()
+    text = post.read_text().replace("Total", "The total").replace("date: 2024-07-04",
+                                                                   "date: 2024-07-05\ntags: [x]")
+    post.write_text(text)
+    assert journal.build().ran == 0
+    assert "The total 30" in journal.html("week-1")
+
+
+def test_same_experiment_in_two_posts_runs_once(journal):
+    journal.post("week-1", "a: {run: toy.square, params: {n: 3}}", "{{ a.total }}\n")
+    journal.post("week-2", "b: {run: toy.square, params: {n: 3}}", "{{ b.total }}\n",
+                 date="2024-07-11")
+    summary = journal.build()
+    assert summary.ran == 1 and journal.calls() == ["square"]
+
+
+def test_quick_results_never_replace_full_ones(journal):
+    journal.post("week-1", """
+        sq:
+          run: toy.square
+          params: {n: 6}
+          quick: {n: 2}
+    """, "Total {{ sq.total }}.\n")
+    journal.build()
+    full = json.loads(next((journal.root / "results").rglob("metrics.json")).read_text())
+    assert full["total"] == 55
+
+    journal.build(quick=True)
+    html = journal.html("week-1")
+    assert "Quick preview" in html and "Total 1." in html
+    assert json.loads(next((journal.root / "results").rglob("metrics.json")).read_text()) == full
+    assert len(list((journal.root / "results").rglob("metrics.json"))) == 1
+
+    journal.build()
+    html = journal.html("week-1")
+    assert "Quick preview" not in html and "Total 55." in html
+
+
+def test_frozen_fails_on_stale_and_passes_when_fresh(journal):
+    post = journal.post("week-1", "sq: {run: toy.square, params: {n: 3}}", "{{ sq.total }}\n")
+    r = journal.cli("build", "--frozen")
+    assert r.returncode == 1 and "sq (toy.square): missing: never run" in r.stderr
+    journal.build()
+    assert journal.cli("build", "--frozen").returncode == 0
+    post.write_text(post.read_text().replace("n: 3", "n: 4"))
+    r = journal.cli("build", "--frozen")
+    assert r.returncode == 1
+    assert "params.n: 3 → 4" in r.stderr
+    assert journal.calls() == ["square"]  # --frozen never ran anything
+
+
+def test_bad_front_matter_names_file_line_and_key(journal):
+    journal.write("posts/week-1.md", """
+        ---
+        title: Week 1
+        date: 2024-07-04
+        experiments:
+          sq:
+            run: toy.square
+            params: {n: ten, colour: red}
+        ---
+        Body.
+    """)
+    journal.write("posts/week-2.md", """
+        ---
+        date: 2024-07-11
+        experiments:
+          other:
+            run: toy.nothing
+            timeout: soon
+        ---
+        {{ ghost.total }}
+    """)
+    r = journal.cli("build")
+    assert r.returncode == 2, r.stderr
+    err = r.stderr
+    assert "posts/week-1.md:7: experiments.sq.params.n: expected an integer, got 'ten'" in err
+    assert "posts/week-1.md:7: experiments.sq.params.colour: 'toy.square' has no parameter 'colour'" in err
+    assert "posts/week-2.md:5: experiments.other.run: 'toy.nothing': no function 'nothing'" in err
+    assert "posts/week-2.md:6: experiments.other.timeout: expected a duration" in err
+    assert "Traceback" not in err
+    assert journal.calls() == []
+
+
+def test_unknown_reference_is_reported_before_running(journal):
+    journal.post("week-1", "sq: {run: toy.square}", "\n\nSee {{ sqq.total }}.\n")
+    with pytest.raises(InputError) as e:
+        journal.build()
+    assert "posts/week-1.md:9:" in str(e.value) and "did you mean 'sq'" in str(e.value)
+    assert journal.calls() == []
+
+
+def test_unknown_metric_suggests_a_name(journal):
+    journal.post("week-1", "sq: {run: toy.square}", "{{ sq.totl }}\n")
+    with pytest.raises(InputError, match=r"reported no metric 'totl' \(did you mean 'total'\?\)"):
+        journal.build()
+
+
+def test_results_are_escaped(journal):
+    journal.post("week-1", "pic: {run: toy.plot}", "Label {{ pic.label }}.\n\n{{ text pic.words }}\n")
+    journal.build()
+    html = journal.html("week-1")
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_hand_written_pages_are_never_touched(journal):
+    before = {p: p.read_bytes() for p in (journal.root / "docs").rglob("*") if p.is_file()}
+    journal.post("week-1", "sq: {run: toy.square}", "{{ sq.total }}\n")
+    journal.build()
+    for path, content in before.items():
+        assert path.read_bytes() == content
