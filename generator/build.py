@@ -16,7 +16,7 @@ from generator.execute import Executor, Outcome, Status
 from generator.plan import Plan, Run, plan
 from generator.posts import Post, read_posts
 from generator.progress import console, reporter
-from generator.render import check, render, weeks, write
+from generator.render import check, progress, render, weeks, write
 from generator.site import build_site
 from generator.store import State, Store
 
@@ -88,6 +88,7 @@ def build(root: Path, opts: Options = Options()) -> Summary:
                                      f"(known: {', '.join(sorted(r.name for r in the_plan.runs))})"))
     summary = Summary()
     results, failures = {}, {}
+    outcomes: list[Outcome] = []
     with journal.store.lock(wait=opts.wait, on_wait=lambda who: console.print(
             f"waiting for the results store, in use by {who} ...")):
         journal.store.clean_staging()
@@ -131,10 +132,13 @@ def build(root: Path, opts: Options = Options()) -> Summary:
         if summary.failed and not opts.keep_going:
             raise RunFailed(failure_report(summary.failed, journal.root))
         if opts.site:
+            ran = frozenset(o.run.key for o in outcomes if o.status is Status.RAN)
             pages = render(posts, the_plan, scanned, results, failures, journal.charts,
-                           quick=opts.quick)
-            write(pages, journal.generated)
-            write([], journal.root / "docs" / ".generated", {"weeks.md": weeks(posts, the_plan, results)})
+                           quick=opts.quick, ran=ran)
+            progress_md, progress_files = progress(posts, the_plan, results, journal.charts)
+            write(pages, journal.generated, files=progress_files)
+            write([], journal.root / "docs" / ".generated", {"weeks.md": weeks(posts, the_plan, results),
+                                                             "progress.md": progress_md})
             summary.pages = len(pages)
     if opts.site:
         summary.site = build_site(journal.root, site_dir=opts.site_dir)

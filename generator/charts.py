@@ -46,3 +46,35 @@ def draw_chart(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path, Pa
     (tmp / f"{digest}.light.png").replace(light)
     tmp.rmdir()
     return light, dark
+
+
+def draw_progress(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path, Path]:
+    """Headline metrics across weeks: one line per metric, weeks on the x axis."""
+    light = cache / f"{digest}.light.png"
+    dark = cache / f"{digest}.dark.png"
+    if light.is_file() and dark.is_file():
+        return light, dark
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from generator.figures import save_light_dark
+
+    weeks = spec["weeks"]
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for label, values in spec["lines"]:
+        xs = [i for i, v in enumerate(values) if v is not None]
+        ax.plot(xs, [values[i] for i in xs], marker="o", linewidth=1.4, label=label)
+    ax.set_xticks(range(len(weeks)), weeks, rotation=0 if len(weeks) < 6 else 30)
+    ax.set_xlim(-0.5, len(weeks) - 0.5)
+    ax.grid(True, alpha=0.4)
+    ax.legend(frameon=True, fontsize=8)
+    fig.tight_layout()
+    tmp = cache / f".{digest}"
+    save_light_dark(fig, tmp, digest)
+    light.parent.mkdir(parents=True, exist_ok=True)
+    (tmp / f"{digest}.dark.png").replace(dark)
+    (tmp / f"{digest}.light.png").replace(light)
+    tmp.rmdir()
+    return light, dark

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _REF = re.compile(r"(?<!\\)\{\{(.*?)\}\}")
 _INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1")
-_INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\s)[^$\n]+?(?<![\s\\])\$(?!\d)|\\\(.+?\\\)")
+_INLINE_MATH = re.compile(r"\$\$.+?\$\$|(?<![\\$])\$(?!\s)[^$\n]+?(?<![\s\\])\$(?!\d)|\\\(.+?\\\)")
 _EXP = r"(?:[a-z0-9][a-z0-9-]*/)?[A-Za-z_][A-Za-z0-9_]*"
 _METRIC = re.compile(rf"^({_EXP})\.([A-Za-z0-9][A-Za-z0-9_.-]*?)(?::(.+))?$")
 _DOTTED = re.compile(rf"^({_EXP})\.([A-Za-z0-9][A-Za-z0-9_.-]*)$")

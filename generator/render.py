@@ -160,8 +160,10 @@ def fmt_duration(seconds: float) -> str:
 
 class _Renderer:
     def __init__(self, post: Post, plan: Plan, slugs: dict[str, Post], results: dict[str, Result],
-                 failures: dict[str, str], charts_dir: Path, quick: bool) -> None:
+                 failures: dict[str, str], charts_dir: Path, quick: bool,
+                 ran: frozenset[str] = frozenset()) -> None:
         self.post, self.plan, self.slugs = post, plan, slugs
+        self.ran = ran
         self.results, self.failures = results, failures
         self.charts_dir = charts_dir
         self.quick = quick
@@ -303,7 +305,7 @@ class _Renderer:
                             "| | | | | |")
                 continue
             p = res.provenance
-            source = "cache" if res.meta.get("_cached", True) else "this build"
+            source = "this build" if run.key in self.ran else "cache"
             rows.append(
                 f"| {name} | `{run.function}` | {params} | `{run.short}` | {p.get('date', '')[:10]} "
                 f"| {fmt_duration(float(p.get('duration_s', 0)))} | {html.escape(str(p.get('device', '')))} "
@@ -324,12 +326,13 @@ def _figure_md(base: str, alt: str, caption: str) -> str:
 
 
 def render(posts: list[Post], plan: Plan, scanned: dict, results: dict[str, Result],
-           failures: dict[str, str], charts_dir: Path, *, quick: bool = False) -> list[Page]:
+           failures: dict[str, str], charts_dir: Path, *, quick: bool = False,
+           ran: frozenset[str] = frozenset()) -> list[Page]:
     """Every post as a Markdown page; raise once with every reference that failed."""
     slugs = {p.slug: p for p in posts}
     pages, problems = [], []
     for post in posts:
-        r = _Renderer(post, plan, slugs, results, failures, charts_dir, quick)
+        r = _Renderer(post, plan, slugs, results, failures, charts_dir, quick, ran)
         out_lines = []
         has_provenance = False
         for raw, refs in zip(post.body.split("\n"), scanned[post.rel]):
@@ -356,7 +359,7 @@ def render(posts: list[Post], plan: Plan, scanned: dict, results: dict[str, Resu
 def _page_text(post: Post, r: _Renderer, body: str, quick: bool) -> str:
     meta = {k: v for k, v in post.meta.items() if k != "headline"}
     meta["slug"] = post.slug
-    head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, default_flow_style=None)
+    head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, default_flow_style=False)
     boxes = []
     if quick:
         boxes.append('!!! warning "Quick preview"\n    This page was built with `journal build '
@@ -377,7 +380,8 @@ def _page_text(post: Post, r: _Renderer, body: str, quick: bool) -> str:
 
 # -- writing ----------------------------------------------------------------------
 
-def write(pages: list[Page], out_dir: Path, extra: dict[str, str] | None = None) -> int:
+def write(pages: list[Page], out_dir: Path, texts: dict[str, str] | None = None,
+          files: dict[str, Path] | None = None) -> int:
     """Make ``out_dir`` hold exactly these pages and assets; only changed files are rewritten.
 
     Returns the number of files written."""
@@ -386,8 +390,9 @@ def write(pages: list[Page], out_dir: Path, extra: dict[str, str] | None = None)
         want[page.rel] = page.text.encode("utf-8")
         for rel, src in page.files.items():
             want[rel] = src
-    for rel, text in (extra or {}).items():
+    for rel, text in (texts or {}).items():
         want[rel] = text.encode("utf-8")
+    want.update(files or {})
     out_dir.mkdir(parents=True, exist_ok=True)
     written = 0
     for rel, content in want.items():
@@ -445,3 +450,37 @@ def _first_heading(body: str) -> str | None:
 
 def _escape_md(text: str) -> str:
     return html.escape(text).replace("[", "\\[").replace("]", "\\]")
+
+
+def progress(posts: list[Post], plan: Plan, results: dict[str, Result],
+             charts_dir: Path) -> tuple[str, dict[str, Path]]:
+    """The Progress page: each week's headline metrics, as a table and a chart."""
+    slugs = {p.slug: p for p in posts}
+    weeks = sorted((p for p in posts if not p.meta.get("draft")), key=lambda p: str(p.meta.get("date")))
+    columns: dict[str, list] = {}   # "exp.metric" label -> value per week (None where absent)
+    for i, post in enumerate(weeks):
+        for ref in _headline_refs(post):
+            run, err = _lookup(post, plan, slugs, ref.exps[0])
+            res = results.get(run.key) if run else None
+            value = res.metrics.get(ref.names[0]) if res else None
+            label = f"{ref.exps[0].split('/')[-1]}.{ref.names[0]}"
+            columns.setdefault(label, [None] * len(weeks))[i] = value
+    if not columns:
+        return "No headline metrics yet: list some under `headline:` in a post's front matter.\n", {}
+    names = [str(p.meta.get("title") or p.slug) for p in weeks]
+    rows = ["| week | " + " | ".join(html.escape(c) for c in columns) + " |",
+            "|---|" + "---:|" * len(columns)]
+    for i, (post, name) in enumerate(zip(weeks, names)):
+        cells = [fmt_number(v[i]) if isinstance(v[i], (int, float)) else "" for v in columns.values()]
+        rows.append(f"| [{_escape_md(name)}](blog/posts/{post.slug}.md) | " + " | ".join(cells) + " |")
+    numeric = [(label, [float(v) if isinstance(v, (int, float)) else None for v in values])
+               for label, values in columns.items()]
+    spec = {"v": CHART_VERSION, "weeks": [p.slug for p in weeks], "lines": numeric}
+    digest = "progress-" + hashlib.sha256(canonical(spec).encode()).hexdigest()[:16]
+    from generator.charts import draw_progress
+
+    light, dark = draw_progress(spec, charts_dir, digest)
+    base = f"blog/posts/assets/{digest}"
+    files = {f"assets/{digest}.light.png": light, f"assets/{digest}.dark.png": dark}
+    text = "\n".join(rows) + "\n\n" + _figure_md(base, "Headline metrics by week", "Headline metrics by week") + "\n"
+    return text, files

@@ -94,7 +94,7 @@ def journal(tmp_path, monkeypatch) -> Journal:
     root = tmp_path / "journal"
     root.mkdir()
     shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
-    for rel in ("index.md", "about.md", "reference.md", "blog/index.md", "assets/journal.css"):
+    for rel in ("index.md", "about.md", "reference.md", "progress.md", "blog/index.md", "assets/journal.css"):
         (root / "docs" / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / "docs" / rel, root / "docs" / rel)
     (root / "posts").mkdir()

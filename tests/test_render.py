@@ -1,0 +1,157 @@
+"""Results in prose: the reference vocabulary, its checks, and what it renders."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from generator.errors import InputError
+from generator.refs import scan
+from generator.render import fmt_number
+
+GOLDEN = Path(__file__).parent / "golden" / "every-reference.md"
+
+EVERY = r"""
+# Every reference
+
+A metric {{ sq.total }}, formatted {{ sq.total:.1f }}, as a percentage {{ sq.n:.0% }}.
+A parameter {{ param sq.scale }} and a list parameter {{ param sq.n }}.
+From another post: {{ week-0/base.total }}. Literal braces: \{{ not a ref }}.
+
+{{ figure pic.curve "The curve, light and dark" }}
+
+{{ table sq week-0/base : total n:.2f "Both squares" }}
+
+{{ chart sq.value baseline=week-0/base.total logy "Values against a baseline" }}
+
+{{ text pic.words }}
+
+Inline `{{ code }}`, math $\{x\}_{i}$ and $$\frac{a}{b}$$ pass through.
+
+```python
+template = "{{ untouched }}"
+```
+
+{{ provenance }}
+"""
+
+
+def _normalise(text: str) -> str:
+    text = re.sub(r"\| \d{4}-\d\d-\d\d \| [\d.]+ (ms|s|min[^|]*) \|", "| DATE | TOOK |", text)
+    return re.sub(r"\| `[0-9a-f]{12}(\+dirty)?` \| (cache|this build) \|", "| `COMMIT` | SOURCE |", text)
+
+
+def _every(journal):
+    journal.post("week-0", "base: {run: toy.square, params: {n: 3}}", "# Base\n\n{{ base.total }}\n",
+                 date="2024-06-27")
+    journal.post("week-1", """
+        sq: {run: toy.square, params: {n: 4, scale: 0.5}}
+        pic: {run: toy.plot}
+    """, EVERY)
+
+
+def test_golden_markdown_for_every_reference_kind(journal):
+    _every(journal)
+    journal.build()
+    got = _normalise((journal.root / "docs/blog/posts/week-1.md").read_text())
+    got = re.sub(r"\| `none` \|", "| `COMMIT` |", got)
+    got = re.sub(r"\| `COMMIT` \| (cache|this build) \|", "| `COMMIT` | SOURCE |", got)
+    if not GOLDEN.exists():  # writes the golden file for review, and fails
+        GOLDEN.write_text(got)
+        pytest.fail(f"wrote {GOLDEN}; review it and run again")
+    assert got == GOLDEN.read_text()
+
+
+def test_every_figure_has_a_light_and_a_dark_variant_in_the_site(journal):
+    _every(journal)
+    journal.build()
+    site = journal.root / "site"
+    srcs = set()
+    for page in site.rglob("*.html"):
+        srcs |= set(re.findall(r'<img[^>]+src="([^"]+\.png)#only-(?:light|dark)"', page.read_text()))
+    assert len(srcs) >= 4  # figure + chart, both variants (and the progress chart)
+    pngs = {p.name for p in site.rglob("*.png")}
+    for src in srcs:
+        name = src.rsplit("/", 1)[-1]
+        light, dark = name.replace(".dark.", ".light."), name.replace(".light.", ".dark.")
+        assert light in pngs and dark in pngs, name
+
+
+def test_changing_a_chart_redraws_without_running(journal):
+    _every(journal)
+    journal.build()
+    calls = len(journal.calls())
+    post = journal.root / "posts/week-1.md"
+    post.write_text(post.read_text().replace(" logy ", " "))
+    summary = journal.build()
+    assert summary.ran == 0 and len(journal.calls()) == calls
+    assert "Values against a baseline" in journal.html("week-1")
+
+
+def test_progress_page_charts_headline_metrics(journal):
+    journal.post("week-1", "sq: {run: toy.square, params: {n: 3}}", "{{ sq.total }}\n",
+                 extra="headline: [sq.total]\n")
+    journal.post("week-2", "sq: {run: toy.square, params: {n: 4}}", "{{ sq.total }}\n",
+                 date="2024-07-11", extra="headline: [sq.total, sq.n]\n")
+    journal.build()
+    progress = (journal.root / "site/progress/index.html").read_text()
+    assert "progress-" in progress and ".dark.png#only-dark" in progress
+    assert re.search(r"week-1.*?<td[^>]*>5</td>", progress, re.S)
+    assert re.search(r"week-2.*?<td[^>]*>14</td>", progress, re.S)
+    home = (journal.root / "site/index.html").read_text()
+    assert "sq total <strong>14</strong>" in home and "sq total <strong>5</strong>" in home
+
+
+@pytest.mark.parametrize("body, message", [
+    ("{{ sq.totl }}", "reported no metric 'totl' (did you mean 'total'?)"),
+    ("{{ figure sq.curv }}", "saved no figure 'curv'"),
+    ("{{ figure pic.curv }}", "saved no figure 'curv' (did you mean 'curve'?)"),
+    ("{{ chart sq.valu }}", "logged no series 'valu' (did you mean 'value'?)"),
+    ("{{ text pic.word }}", "saved no text artifact 'word' (did you mean 'words'?)"),
+    ("{{ table sq : total nn }}", "reported no metric 'nn' (did you mean 'n'?)"),
+    ("{{ chart sq.value baseline=sq.nope }}", "baseline: toy.square reported no metric 'nope'"),
+])
+def test_unknown_result_names_are_errors_with_file_and_line(journal, body, message):
+    journal.post("week-1", "sq: {run: toy.square}\npic: {run: toy.plot}", f"\n{body}\n")
+    with pytest.raises(InputError) as e:
+        journal.build()
+    assert "posts/week-1.md:9:" in str(e.value)
+    assert message in str(e.value)
+
+
+@pytest.mark.parametrize("body, message", [
+    ("{{ }}", "empty reference"),
+    ("{{ sq }}", "cannot read '{{ sq }}'"),
+    ("{{ sq.total:zz }}", "'zz' is not a number format"),
+    ("{{ param sq.nope }}", "toy.square has no parameter 'nope'"),
+    ("{{ figure }}", "expected {{ figure moons.boundary"),
+    ("{{ table sq total }}", "expected {{ table exp1 exp2 : metric1"),
+    ("{{ chart sq.value colour=red }}", "expected baseline=exp.metric"),
+    ("{{ week-9/sq.total }}", "no post has the slug 'week-9'"),
+    ("{{ sq.__class__ }}", "cannot read"),
+    ("{{ sq.total.__globals__ }}", "reported no metric"),
+])
+def test_reference_syntax_errors(journal, body, message):
+    journal.post("week-1", "sq: {run: toy.square}", body + "\n")
+    with pytest.raises(InputError) as e:
+        journal.build()
+    assert message in str(e.value)
+    assert "posts/week-1.md:7:" in str(e.value)
+
+
+def test_scan_skips_code_and_math():
+    body = "a {{ x.y }}\n```\n{{ no }}\n```\n`{{ no }}` $${{ no }}$$\n$$\n{{ no }}\n$$\n~~~~\n{{ no }}\n~~~~\n"
+    lines, errors = scan(body, 1)
+    found = [r.source for refs in lines for r in (refs or [])]
+    assert found == ["x.y"] and not errors
+
+
+@pytest.mark.parametrize("value, spec, text", [
+    (2.45678, None, "2.457"), (0.123456, None, "0.123"), (11897, None, "11,897"),
+    (12345.6, None, "12,346"), (0.00012, None, "1.20e-04"), (0.5, ".1%", "50.0%"),
+    (float("nan"), None, "NaN"), ("nan", None, "NaN"), (True, None, "True"), ("<b>", None, "<b>"),
+])
+def test_number_formatting(value, spec, text):
+    assert fmt_number(value, spec) == text
