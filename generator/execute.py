@@ -81,6 +81,48 @@ def _die_with_parent() -> None:
         pass
 
 
+_WRITE_EVENTS = {"os.remove", "os.rename", "os.mkdir", "os.rmdir", "shutil.rmtree", "os.truncate",
+                 "os.symlink", "os.link", "os.chmod", "os.chown", "os.utime", "shutil.copyfile",
+                 "shutil.move"}
+
+
+def _guard_writes(allowed: list[str]) -> None:
+    """Refuse (PermissionError) any write outside the result folder and the temp dir.
+
+    An audit hook sees every file operation Python code makes and cannot be removed;
+    C extensions writing on their own are not covered."""
+    roots = [os.path.realpath(a) for a in allowed]
+
+    def inside(path) -> bool:
+        if isinstance(path, int):
+            return True  # an already-open file descriptor
+        try:
+            real = os.path.realpath(os.fsdecode(path))
+        except (TypeError, ValueError):
+            return False
+        return real == os.devnull or any(real == r or real.startswith(r + os.sep) for r in roots)
+
+    def hook(event: str, args: tuple) -> None:
+        if event == "open":
+            path, mode, flags = args
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC))
+            paths = [path] if writing else []
+        elif event in _WRITE_EVENTS:
+            paths = [a for a in args[:2] if isinstance(a, (str, bytes, os.PathLike))]
+            if event in ("os.chmod", "os.chown", "os.utime", "os.truncate", "shutil.rmtree",
+                         "os.remove", "os.mkdir", "os.rmdir"):
+                paths = paths[:1]
+        else:
+            return
+        for p in paths:
+            if p is not None and not inside(p):
+                raise PermissionError(f"experiments write only inside their result folder; "
+                                      f"refused to write {os.fsdecode(p)!r}")
+
+    sys.addaudithook(hook)
+
+
 def _resolve_device(requested: str) -> str:
     if requested == "cpu":
         return "cpu"
@@ -114,6 +156,16 @@ def _worker(job: dict[str, Any], conn) -> None:
     root = job["root"]
     sys.path.insert(0, root)
     os.environ["MPLBACKEND"] = "Agg"
+    import tempfile
+
+    sys.dont_write_bytecode = True
+    scratch = tempfile.mkdtemp(prefix="journal-run-")  # this run's own temp dir
+    os.environ["TMPDIR"] = tempfile.tempdir = scratch
+    home_cache = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    extra = [p for p in os.environ.get("JOURNAL_WRITABLE", "").split(os.pathsep) if p]
+    allowed = [str(staging), scratch, "/dev/shm", home_cache, *extra,
+               os.environ.get("MPLCONFIGDIR") or os.path.expanduser("~/.config/matplotlib")]
+    _guard_writes(allowed)  # library caches (matplotlib's font list) may still be written
     try:
         import importlib
 
@@ -152,12 +204,18 @@ def _worker(job: dict[str, Any], conn) -> None:
         sys.stderr.flush()
         conn.send(("done", info))
     except BaseException as e:  # noqa: BLE001 - every failure is reported, none escapes
-        traceback.print_exc()
+        traceback.print_exc()  # the full traceback goes to the log
         sys.stderr.flush()
-        lines = traceback.format_exception_only(type(e), e)
-        conn.send(("error", "".join(lines).strip()))
+        message = "".join(traceback.format_exception_only(type(e), e)).strip()
+        frames = [f for f in traceback.extract_tb(e.__traceback__)
+                  if f.filename.startswith(os.path.join(root, "experiments"))]
+        if frames:
+            f = frames[-1]
+            message += f"\n  at {os.path.relpath(f.filename, root)}:{f.lineno} in {f.name}"
+        conn.send(("error", message))
     finally:
         conn.close()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _device_name(device: str, torch) -> str:
@@ -289,7 +347,7 @@ class Executor:
             self.reporter.finish(outcome)
             return outcome
         if msg is not None and msg[0] == "error":
-            return self._fail(a, msg[1])
+            return self._fail(a, msg[1], with_output=False)
         code = a.proc.exitcode
         if code is not None and code < 0:
             name = signal.Signals(-code).name
@@ -298,7 +356,7 @@ class Executor:
         return self._fail(a, f"the worker exited with status {code} before reporting a result "
                              "(os._exit or sys.exit in the experiment?)")
 
-    def _fail(self, a: _Active, error: str) -> Outcome:
+    def _fail(self, a: _Active, error: str, with_output: bool = True) -> Outcome:
         self.logs.mkdir(parents=True, exist_ok=True)
         log = self.logs / f"{a.run.name}-{a.run.short}.log"
         src = a.staging / "log.txt"
@@ -307,7 +365,7 @@ class Executor:
             shutil.copyfile(src, log)
         except OSError:
             log.write_text("(no output)\n")
-        tail = _tail(log, 8)
+        tail = _tail(log, 4) if with_output else ""  # a crash's last words, if any
         self.store_for(a.run).discard(a.staging)
         outcome = Outcome(a.run, Status.FAILED, error=error + (f"\n{tail}" if tail else ""), log=log,
                           seconds=time.monotonic() - a.started)

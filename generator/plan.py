@@ -17,6 +17,7 @@ from typing import Any
 
 from generator.code import CodeError, Function, closure, find_function
 from generator.errors import InputError, Problem
+from generator.params import RULES
 from generator.posts import Post
 
 KEY_FORMAT = "journal-key-1"   # bump when what a key hashes changes
@@ -107,6 +108,10 @@ def check_value(ann: str | None, default: Any, value: Any) -> str | None:
 
 
 def _check(ann: str, value: Any) -> str | None:
+    ann = ann.rpartition(".")[2] if ann.startswith(("params.", "generator.params.")) else ann
+    if ann in RULES:
+        base, ok, expected = RULES[ann]
+        return _check(base, value) or (None if ok(value) else expected)
     if ann == "bool":
         return None if isinstance(value, bool) else "true or false"
     if ann == "int":
@@ -121,7 +126,7 @@ def _check(ann: str, value: Any) -> str | None:
         return None if abs(value) < 1e300 else "a number of sensible size"
     if ann == "str":
         return None if isinstance(value, str) else "a string"
-    m = re.fullmatch(r"(?:list|List|tuple|Tuple|Sequence)\[(\w+)(?:,\s*\.\.\.)?\]", ann)
+    m = re.fullmatch(r"(?:list|List|tuple|Tuple|Sequence)\[([\w.]+)(?:,\s*\.\.\.)?\]", ann)
     if m or ann in ("list", "tuple"):
         if not isinstance(value, list):
             return f"a list ({ann})"

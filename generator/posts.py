@@ -90,7 +90,7 @@ def read_post(path: Path, root: Path) -> Post:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
         what = getattr(e, "problem", None) or str(e).splitlines()[0]
-        hint = " (YAML does not allow tabs for indentation)" if "\t" in fm and "tab" in str(e).lower() else ""
+        hint = " (YAML does not allow tabs for indentation)" if "'\\t'" in str(e) else ""
         raise InputError(Problem(rel, line, None, f"front matter is not valid YAML: {what}{hint}")) from None
     if data is None:
         data = {}

@@ -16,8 +16,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-console = Console(stderr=True, highlight=False)   # progress, messages, errors
-out = Console(highlight=False)                   # a command's own output (status, diff)
+console = Console(stderr=True, highlight=False, soft_wrap=True)   # progress, messages, errors
+out = Console(highlight=False, soft_wrap=True)                   # a command's own output (status, diff)
 
 
 def _elapsed(seconds: float) -> str:

@@ -32,7 +32,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from generator.errors import JournalError, LockBusy
+from generator.errors import LockBusy
 from generator.plan import Run, file_sha
 
 RESULT_FILE = "result.json"
@@ -251,16 +251,14 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def _fsync_tree(folder: Path) -> None:
-    try:
-        for p in folder.rglob("*"):
-            if p.is_file():
-                fd = os.open(p, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-    except OSError as e:  # fsync is a best effort; a full disk shows up earlier
-        raise JournalError(f"could not write {folder}: {e}") from None
+    """Flush a result's files to disk before it is renamed into place."""
+    for p in folder.rglob("*"):
+        if p.is_file():
+            fd = os.open(p, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 def explain(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

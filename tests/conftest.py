@@ -18,6 +18,8 @@ import math
 import os
 import time
 
+from generator.params import PositiveFloat, PositiveInt
+
 
 def _count(name):
     counter = os.environ.get("JOURNAL_TEST_COUNTER")
@@ -33,6 +35,10 @@ def square(run, *, n: int = 5, scale: float = 1.0):
     for i in range(n):
         run.log(i, value=scale * i * i)
     return {"total": sum(scale * i * i for i in range(n)), "n": n}
+
+
+def steps(run, *, steps: PositiveInt = 10, lr: PositiveFloat = 0.1):
+    return {"steps": steps}
 
 
 def plot(run, *, points: int = 4):
@@ -101,6 +107,8 @@ def journal(tmp_path, monkeypatch) -> Journal:
     (root / "experiments").mkdir()
     (root / "experiments" / "__init__.py").write_text("")
     (root / "experiments" / "toy.py").write_text(TOY)
-    counter = tmp_path / "calls.txt"
+    counter = tmp_path / "counter" / "calls.txt"
+    counter.parent.mkdir()
     monkeypatch.setenv("JOURNAL_TEST_COUNTER", str(counter))
+    monkeypatch.setenv("JOURNAL_WRITABLE", str(counter.parent))  # experiments may write only there
     return Journal(root, counter)
