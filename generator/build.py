@@ -204,14 +204,7 @@ def gc(root: Path, dry_run: bool = False) -> list[Path]:
             if not dry_run:
                 shutil.rmtree(journal.quick_store.root)
         if not dry_run:
-            index = journal.store.index()
-            kept = {k: v for k, v in index.items() if v in used}
-            if kept != index:
-                import json
-
-                from generator.store import _atomic_write
-
-                _atomic_write(journal.store.root / "index.json", json.dumps(kept, indent=1) + "\n")
+            journal.store.prune_index(used)
             for folder in journal.store.root.glob("*/"):
                 if folder.is_dir() and not any(folder.iterdir()):
                     folder.rmdir()

@@ -173,6 +173,13 @@ class Store:
             self.root.mkdir(parents=True, exist_ok=True)
             _atomic_write(self._index_path(), json.dumps(dict(sorted(new.items())), indent=1) + "\n")
 
+    def prune_index(self, used: set[str]) -> None:
+        """Forget index entries whose result is gone."""
+        index = self.index()
+        kept = {k: v for k, v in index.items() if v in used}
+        if kept != index:
+            _atomic_write(self._index_path(), json.dumps(kept, indent=1) + "\n")
+
     # -- writing -------------------------------------------------------------
     def staging(self, run: Run) -> Path:
         path = self.root / ".tmp" / f"{run.key[:16]}-{uuid.uuid4().hex[:8]}"
