@@ -164,6 +164,89 @@ def gc(obj: _Ctx, dry_run: bool):
                   f"{'to remove' if dry_run else 'removed'}")
 
 
+@main.command()
+@click.argument("title")
+@click.option("--date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The post's date, YYYY-MM-DD (default: today).")
+@click.option("--experiment", metavar="NAME", default=None,
+              help="Also create experiments/NAME.py, a documented skeleton the post declares.")
+@click.pass_obj
+@_guard
+def new(obj: _Ctx, title: str, date, experiment: str | None):
+    """Start next week's post: posts/week-N.md, never overwriting a file.
+
+    TITLE is the post's title, e.g. "Week 3: BatchNorm"; without a week number,
+    "Week N: " is put in front, N being one more than the latest week."""
+    from generator.scaffold import create
+
+    for path in create(obj.root, title, date=date.date() if date else None, experiment=experiment):
+        out.print(_relative(path), markup=False, highlight=False)
+
+
+@main.command("diff")
+@click.argument("rev", default="HEAD", required=False)
+@click.pass_obj
+@_guard
+def diff_cmd(obj: _Ctx, rev: str):
+    """Metric changes between the results the posts use now and at REV (default: HEAD)."""
+    from rich.table import Table
+
+    from generator.diff import diff, fmt_change, fmt_value
+
+    d = diff(obj.root, rev)
+    for note in d.notes:
+        console.print(f"[dim]note:[/] {note}", highlight=False)
+    if not d.changes:
+        out.print(f"no changes: {d.compared} experiment{'s' * (d.compared != 1)} compared with "
+                  f"{rev} ({d.commit[:12]})")
+        return
+    table = Table("experiment", "metric", "old", "new", "change", box=None, pad_edge=False,
+                  title=f"metrics now vs {rev} ({d.commit[:12]})", title_justify="left")
+    for c in d.changes:
+        table.add_row(c.experiment, c.metric, fmt_value(c.old), fmt_value(c.new), fmt_change(c))
+    out.print(table)
+
+
+@main.command()
+@click.option("-p", "--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
+              help="The port on 127.0.0.1 to serve on.")
+@click.pass_obj
+@_guard
+def serve(obj: _Ctx, port: int):
+    """Preview the site on 127.0.0.1 and rebuild it on every edit.
+
+    Prose edits show at once; an experiment whose code or params changed runs
+    in the background, and the page reloads when it is done. Errors show in
+    the terminal and as a banner on the page."""
+    from generator.serve import serve as do_serve
+
+    do_serve(obj.root, port=port)
+
+
+@main.command()
+@click.option("--remote", default="origin", show_default=True, help="The git remote to push to.")
+@click.option("--branch", default="gh-pages", show_default=True, help="The branch to write the site to.")
+@click.option("-m", "--message", default=None,
+              help="The commit message on that branch (default: the source commit and journal version).")
+@click.pass_obj
+@_guard
+def deploy(obj: _Ctx, remote: str, branch: str, message: str | None):
+    """Build with --frozen and push site/ to a branch for GitHub Pages.
+
+    Refuses when a result is stale or when results/, posts/ or experiments/
+    have uncommitted changes."""
+    from generator.deploy import deploy as do_deploy
+
+    d = do_deploy(obj.root, remote=remote, branch=branch, message=message)
+    console.print(f"deployed {_shown(d.site)} (built from {d.commit}) to {d.remote}/{d.branch}")
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
 def _shown(path: Path | None) -> str:
     if path is None:
         return "-"

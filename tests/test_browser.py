@@ -1,0 +1,260 @@
+"""The built site in a real browser: images, the palette switch, search, console, links.
+
+A tiny journal is built with mkdocs, served by ``python -m http.server`` on
+127.0.0.1, and driven by Debian's Chromium through Playwright. The browser tests
+skip, saying why, where Chromium or Playwright is missing (`.ci/run` installs
+both); the checks on the site's files run everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+from conftest import Journal, make_journal
+
+CHROMIUM = next((p for p in (os.environ.get("JOURNAL_CHROMIUM"), shutil.which("chromium"),
+                             shutil.which("chromium-browser")) if p), None)
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+GITHUB_API = "https://api.github.com/repos/"
+
+WEEK_1 = """
+# Backprop by hand
+
+This week I rebuilt micrograd: a scalar autograd engine in a hundred lines.
+The squares add up to {{ sq.total:.1f }}.
+
+{{ figure pic.curve "The curve the toy experiment drew" }}
+
+{{ chart sq.value "The logged series" }}
+"""
+WEEK_2 = """
+# Counting characters
+
+Compared with last week's {{ week-1/sq.total }}:
+
+{{ table sq big : total n }}
+"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """A tiny journal with two posts, categories and tags, built into site/."""
+    root = make_journal(tmp_path_factory.mktemp("browser") / "journal")
+    journal = Journal(root, root.parent / "calls.txt")
+    journal.post("week-1", """
+        sq: {run: toy.square, params: {n: 4}}
+        pic: {run: toy.plot}
+    """, WEEK_1, extra="categories: [Zero to Hero]\ntags: [micrograd]\nheadline: [sq.total]\n")
+    journal.post("week-2", """
+        sq: {run: toy.square, params: {n: 4}}
+        big: {run: toy.square, params: {n: 8}}
+    """, WEEK_2, date="2024-07-11", extra="categories: [Zero to Hero]\ntags: [makemore]\n")
+    saved = os.environ.pop("JOURNAL_TEST_COUNTER", None)
+    try:
+        journal.build()
+    finally:
+        if saved is not None:
+            os.environ["JOURNAL_TEST_COUNTER"] = saved
+    return root / "site"
+
+
+@pytest.fixture(scope="module")
+def base_url(site) -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                               "--directory", str(site)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise RuntimeError(f"http.server did not start on {url}") from None
+            time.sleep(0.1)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+class Browser:
+    """One Chromium; each page records console errors, failed loads and off-machine requests."""
+
+    def __init__(self, browser, base_url: str) -> None:
+        self.base_url = base_url
+        self.context = browser.new_context(color_scheme="light", viewport={"width": 1280, "height": 900})
+        self.context.set_default_timeout(10_000)
+        self.problems: list[str] = []
+        self.context.route("**/*", self._only_local)
+
+    def _only_local(self, route) -> None:
+        url = route.request.url
+        if url.startswith(self.base_url) or url.startswith(("data:", "blob:")):
+            route.continue_()
+        elif url.startswith(GITHUB_API):
+            # Material's repository widget asks GitHub for stars and the latest release in the
+            # reader's browser (mkdocs.yml's repo_url); answer it here, as GitHub would
+            route.fulfill(status=200, content_type="application/json",
+                          body='{"stargazers_count": 1, "forks_count": 0, "tag_name": "v0.1.0"}')
+        else:
+            self.problems.append(f"request off this machine: {url}")
+            route.abort()
+
+    def open(self, path: str):
+        page = self.context.new_page()
+        page.on("console", lambda m: m.type == "error" and self.problems.append(
+            f"{path}: console error: {m.text}"))
+        page.on("pageerror", lambda e: self.problems.append(f"{path}: page error: {e}"))
+        page.on("response", lambda r: r.status >= 400 and self.problems.append(
+            f"{path}: {r.status} for {r.url}"))
+        page.goto(self.base_url + path, wait_until="load")
+        return page
+
+
+@pytest.fixture(scope="module")
+def browser(base_url):
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed: apt-get install chromium (.ci/run does this)")
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="Playwright is not installed: pip install -e '.[dev]'")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        b = Browser(chromium, base_url)
+        yield b
+        b.context.close()
+        chromium.close()
+
+
+def _posts(site: Path) -> list[str]:
+    pages = sorted(site.glob("blog/20*/**/index.html"))
+    assert len(pages) == 2, pages
+    return [p.parent.relative_to(site).as_posix() + "/" for p in pages]
+
+
+IMAGES = "[...document.images].map(i => [i.getAttribute('src'), i.naturalWidth, i.offsetParent !== null])"
+
+
+def test_every_image_on_every_post_loads(site, browser):
+    for path in ["", "progress/", *_posts(site)]:
+        page = browser.open(path)
+        page.evaluate("document.querySelectorAll('img').forEach(i => { i.loading = 'eager'; })")
+        page.wait_for_function("[...document.images].every(i => i.complete)", timeout=10_000)
+        images = page.evaluate(IMAGES)
+        broken = [src for src, width, _ in images if width == 0]
+        assert not broken, f"{path}: images that did not load: {broken}"
+        if "week-1" in path:
+            assert len(images) >= 4, images   # the figure and the chart, light and dark
+        page.close()
+    assert not browser.problems
+
+
+def test_the_palette_switch_shows_the_dark_figures(site, browser):
+    page = browser.open(next(p for p in _posts(site) if "week-1" in p))
+
+    def visible() -> list[str]:
+        page.evaluate("document.querySelectorAll('figure img').forEach(i => "
+                      "{ if (i.offsetParent !== null) i.scrollIntoView(); })")
+        page.wait_for_function("[...document.querySelectorAll('figure img')]"
+                               ".filter(i => i.offsetParent !== null).every(i => i.naturalWidth > 0)",
+                               timeout=10_000)
+        return [src for src, _, shown in page.evaluate(IMAGES) if shown and "#only-" in src]
+
+    assert page.get_attribute("body", "data-md-color-scheme") == "default"
+    light = visible()
+    assert light and all(src.endswith(".light.png#only-light") for src in light), light
+
+    page.click("label[for=__palette_1]")
+    page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'slate'")
+    dark = visible()
+    assert len(dark) == len(light) and all(src.endswith(".dark.png#only-dark") for src in dark), dark
+
+    page.click("label[for=__palette_0]")
+    page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'default'")
+    assert visible() == light
+    page.close()
+    assert not browser.problems
+
+
+def test_search_finds_a_word_of_a_post(browser):
+    page = browser.open("")
+    page.click("input.md-search__input")         # the header's search box (a wide window)
+    page.keyboard.type("micrograd")
+    first = page.locator(".md-search-result__item a").first
+    first.wait_for(timeout=15_000)
+    assert "week-1" in first.get_attribute("href")
+    assert "micrograd" in page.locator(".md-search-result").inner_text().lower()
+    page.close()
+    assert not browser.problems
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        for name, value in attrs:
+            if name in ("href", "src") and value:
+                self.urls.append(value)
+
+
+def test_no_broken_internal_links(site):
+    mount = urlsplit("https://example.github.io/journal/").path   # mkdocs.yml's site_url
+    checked, broken = 0, []
+    for page in sorted(site.rglob("*.html")):
+        parser = _Links()
+        parser.feed(page.read_text(encoding="utf-8"))
+        here = "/" + page.relative_to(site).as_posix()
+        for url in parser.urls:
+            parts = urlsplit(url)
+            if parts.scheme or parts.netloc or url.startswith("#"):
+                continue
+            target = unquote(urlsplit(urljoin(here, parts.path)).path)
+            if target.startswith(mount):
+                target = "/" + target[len(mount):]
+            path = site / target.lstrip("/")
+            if target.endswith("/") or path.is_dir():
+                path = path / "index.html"
+            checked += 1
+            if not path.is_file():
+                broken.append(f"{page.relative_to(site)}: {url}")
+    assert checked > 100
+    assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+def test_the_site_has_feed_archive_categories_and_home_listing(site):
+    feed = (site / "feed_rss_created.xml").read_text(encoding="utf-8")
+    assert "<pubDate>Thu, 11 Jul 2024" in feed and "<pubDate>Thu, 04 Jul 2024" in feed
+    assert (site / "blog" / "archive" / "2024" / "index.html").is_file()
+    assert (site / "blog" / "category" / "zero-to-hero" / "index.html").is_file()
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert "Backprop by hand" in home or "week-1" in home
+    assert "<strong>14</strong>" in home                     # week 1's headline result
+
+
+def test_tags_link_to_a_tags_page(site):
+    post = next(site.glob("blog/20*/**/week-1/index.html")).read_text(encoding="utf-8")
+    assert 'class="md-tag"' in post
+    assert '<a href="' in post.split('class="md-tags"', 1)[1].split("</nav>", 1)[0]
+
+
+def test_feed_descriptions_start_with_the_post(site):
+    feed = (site / "feed_rss_created.xml").read_text(encoding="utf-8")
+    assert "generated by journal" not in feed
