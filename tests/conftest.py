@@ -95,18 +95,28 @@ class Journal:
         return pages[0].read_text(encoding="utf-8")
 
 
-@pytest.fixture
-def journal(tmp_path, monkeypatch) -> Journal:
-    root = tmp_path / "journal"
-    root.mkdir()
+HAND_WRITTEN = ("index.md", "about.md", "reference.md", "progress.md", "tags.md", "blog/index.md",
+                "assets/journal.css")
+
+
+def make_journal(root: Path) -> Path:
+    """An empty journal at ``root``: the repository's site config and hand-written pages,
+    and an experiments package holding the toy module."""
+    root.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
-    for rel in ("index.md", "about.md", "reference.md", "progress.md", "blog/index.md", "assets/journal.css"):
+    for rel in HAND_WRITTEN:
         (root / "docs" / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / "docs" / rel, root / "docs" / rel)
-    (root / "posts").mkdir()
-    (root / "experiments").mkdir()
+    (root / "posts").mkdir(exist_ok=True)
+    (root / "experiments").mkdir(exist_ok=True)
     (root / "experiments" / "__init__.py").write_text("")
     (root / "experiments" / "toy.py").write_text(TOY)
+    return root
+
+
+@pytest.fixture
+def journal(tmp_path, monkeypatch) -> Journal:
+    root = make_journal(tmp_path / "journal")
     counter = tmp_path / "counter" / "calls.txt"
     counter.parent.mkdir()
     monkeypatch.setenv("JOURNAL_TEST_COUNTER", str(counter))

@@ -252,19 +252,10 @@ def built(tmp_path_factory):
     import subprocess
     import sys
 
-    from tests.conftest import REPO, TOY
+    from conftest import make_journal
 
-    root = tmp_path_factory.mktemp("base") / "journal"
-    (root / "docs").mkdir(parents=True)
-    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
-    for rel in ("index.md", "about.md", "reference.md", "progress.md", "blog/index.md", "assets/journal.css"):
-        (root / "docs" / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / "docs" / rel, root / "docs" / rel)
-    (root / "posts").mkdir()
+    root = make_journal(tmp_path_factory.mktemp("base") / "journal")
     (root / "posts/good.md").write_text(GOOD)
-    (root / "experiments").mkdir()
-    (root / "experiments/__init__.py").write_text("")
-    (root / "experiments/toy.py").write_text(TOY)
     r = subprocess.run([sys.executable, "-m", "generator", "-C", str(root), "build", "-q"],
                        capture_output=True, text=True, env=dict(os.environ))
     assert r.returncode == 0, r.stderr
