@@ -17,6 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
+from generator.params import PositiveInt  # noqa: E402
+
 from .data import Vocab, build_dataset, load_split, sample_words  # noqa: E402
 
 N_SAMPLES = 20  # words in each `samples` artifact
@@ -151,7 +153,7 @@ class NgramModel:
 def ngram(
     run,
     *,
-    n: int = 4,
+    n: PositiveInt = 4,
     smoothing: list[float] = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0),
     method: str = "add_k",
     data: str = "census-first",

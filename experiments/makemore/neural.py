@@ -21,6 +21,8 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from matplotlib.ticker import ScalarFormatter  # noqa: E402
 
+from generator.params import NonNegativeFloat, PositiveFloat, PositiveInt, Probability  # noqa: E402
+
 from .counts import bigram_counts, bigram_nll, bigram_probs  # noqa: E402
 from .data import build_dataset, load_split, sample_words  # noqa: E402
 
@@ -38,10 +40,10 @@ def _every(steps: int, points: int = MAX_POINTS) -> int:
 def bigram_nn(
     run,
     *,
-    steps: int = 500,
-    lr: float = 50.0,
-    reg: float = 0.01,
-    smoothing: float = 1.0,
+    steps: PositiveInt = 500,
+    lr: PositiveFloat = 50.0,
+    reg: NonNegativeFloat = 0.01,
+    smoothing: NonNegativeFloat = 1.0,
     data: str = "census-first",
     split_seed: int = 42,
 ):
@@ -185,14 +187,14 @@ def _batches(n: int, batch_size: int, count: int, generator: torch.Generator, de
 def mlp(
     run,
     *,
-    block_size: int = 3,
-    emb: int = 10,
-    hidden: int = 200,
-    steps: int = 200_000,
-    batch_size: int = 32,
-    lr: float = 0.1,
-    lr_final: float = 0.01,
-    decay_at: float = 0.5,
+    block_size: PositiveInt = 3,
+    emb: PositiveInt = 10,
+    hidden: PositiveInt = 200,
+    steps: PositiveInt = 200_000,
+    batch_size: PositiveInt = 32,
+    lr: PositiveFloat = 0.1,
+    lr_final: PositiveFloat = 0.01,
+    decay_at: Probability = 0.5,
     data: str = "census-first",
     split_seed: int = 42,
 ):
@@ -290,13 +292,13 @@ def _plot_embedding(C: torch.Tensor, chars: str):
 def lr_sweep(
     run,
     *,
-    block_size: int = 3,
-    emb: int = 10,
-    hidden: int = 200,
-    steps: int = 1000,
-    batch_size: int = 32,
-    lr_min: float = 0.001,
-    lr_max: float = 1.0,
+    block_size: PositiveInt = 3,
+    emb: PositiveInt = 10,
+    hidden: PositiveInt = 200,
+    steps: PositiveInt = 1000,
+    batch_size: PositiveInt = 32,
+    lr_min: PositiveFloat = 0.001,
+    lr_max: PositiveFloat = 1.0,
     data: str = "census-first",
     split_seed: int = 42,
 ):

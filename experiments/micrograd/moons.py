@@ -19,6 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from generator.params import NonNegativeFloat, PositiveFloat, PositiveInt  # noqa: E402
+
 from .engine import Value  # noqa: E402
 from .nn import MLP  # noqa: E402
 
@@ -122,11 +124,11 @@ def train_moons(
     run,
     *,
     hidden: list[int] = (16, 16),
-    steps: int = 100,
-    lr: float = 1.0,
-    alpha: float = 1e-4,
-    n: int = 100,
-    noise: float = 0.1,
+    steps: PositiveInt = 100,
+    lr: PositiveFloat = 1.0,
+    alpha: NonNegativeFloat = 1e-4,
+    n: PositiveInt = 100,
+    noise: NonNegativeFloat = 0.1,
     seed_data: int = 0,
 ):
     """Train a micrograd MLP (2 -> hidden -> 1) on two moons with a hinge loss.
@@ -230,13 +232,13 @@ def dead_neurons(
     run,
     *,
     hidden: list[int] = (16, 16),
-    nets: int = 20,
-    steps: int = 100,
-    good_lr: float = 1.0,
-    big_lr: float = 10.0,
-    alpha: float = 1e-4,
-    n: int = 100,
-    noise: float = 0.1,
+    nets: PositiveInt = 20,
+    steps: PositiveInt = 100,
+    good_lr: PositiveFloat = 1.0,
+    big_lr: PositiveFloat = 10.0,
+    alpha: NonNegativeFloat = 1e-4,
+    n: PositiveInt = 100,
+    noise: NonNegativeFloat = 0.1,
     seed_data: int = 0,
 ):
     """Count dead ReLU and saturated tanh units at init and after training on the moons.
