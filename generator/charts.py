@@ -7,11 +7,13 @@ warm build does not even import matplotlib.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 
-def draw_chart(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path, Path]:
+def _cached(cache: Path, digest: str, draw: Callable) -> tuple[Path, Path]:
+    """The light and dark PNGs of a chart, drawn by ``draw(ax)`` only if not cached."""
     light = cache / f"{digest}.light.png"
     dark = cache / f"{digest}.dark.png"
     if light.is_file() and dark.is_file():
@@ -24,57 +26,47 @@ def draw_chart(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path, Pa
     from generator.figures import save_light_dark
 
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    for label, points in spec["lines"]:
-        steps = [p[0] for p in points]
-        values = [float(p[1]) for p in points]
-        ax.plot(steps, values, label=label, linewidth=1.4)
-    if spec.get("baseline"):
-        label, value = spec["baseline"]
-        ax.axhline(value, color="black", linestyle="--", linewidth=1.1, label=f"{label} = {value:.4g}")
-    if spec.get("logy"):
-        ax.set_yscale("log")
-    if spec.get("logx"):
-        ax.set_xscale("log")
-    ax.set_xlabel("step")
+    draw(ax)
     ax.grid(True, alpha=0.4)
     ax.legend(frameon=True, fontsize=8)
     fig.tight_layout()
-    tmp = cache / f".{digest}"
+    tmp = cache / f".{digest}"  # drawn aside, then moved: a cache never holds half a chart
     save_light_dark(fig, tmp, digest)
     light.parent.mkdir(parents=True, exist_ok=True)
     (tmp / f"{digest}.dark.png").replace(dark)
     (tmp / f"{digest}.light.png").replace(light)
     tmp.rmdir()
     return light, dark
+
+
+def draw_chart(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path, Path]:
+    """Series against steps, with an optional horizontal baseline."""
+    def draw(ax) -> None:
+        for label, points in spec["lines"]:
+            ax.plot([p[0] for p in points], [float(p[1]) for p in points], label=label,
+                    linewidth=1.4)
+        if spec.get("baseline"):
+            label, value = spec["baseline"]
+            ax.axhline(value, color="black", linestyle="--", linewidth=1.1,
+                       label=f"{label} = {value:.4g}")
+        if spec.get("logy"):
+            ax.set_yscale("log")
+        if spec.get("logx"):
+            ax.set_xscale("log")
+        ax.set_xlabel("step")
+
+    return _cached(cache, digest, draw)
 
 
 def draw_progress(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path, Path]:
     """Headline metrics across weeks: one line per metric, weeks on the x axis."""
-    light = cache / f"{digest}.light.png"
-    dark = cache / f"{digest}.dark.png"
-    if light.is_file() and dark.is_file():
-        return light, dark
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from generator.figures import save_light_dark
-
     weeks = spec["weeks"]
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    for label, values in spec["lines"]:
-        xs = [i for i, v in enumerate(values) if v is not None]
-        ax.plot(xs, [values[i] for i in xs], marker="o", linewidth=1.4, label=label)
-    ax.set_xticks(range(len(weeks)), weeks, rotation=0 if len(weeks) < 6 else 30)
-    ax.set_xlim(-0.5, len(weeks) - 0.5)
-    ax.grid(True, alpha=0.4)
-    ax.legend(frameon=True, fontsize=8)
-    fig.tight_layout()
-    tmp = cache / f".{digest}"
-    save_light_dark(fig, tmp, digest)
-    light.parent.mkdir(parents=True, exist_ok=True)
-    (tmp / f"{digest}.dark.png").replace(dark)
-    (tmp / f"{digest}.light.png").replace(light)
-    tmp.rmdir()
-    return light, dark
+
+    def draw(ax) -> None:
+        for label, values in spec["lines"]:
+            xs = [i for i, v in enumerate(values) if v is not None]
+            ax.plot(xs, [values[i] for i in xs], marker="o", linewidth=1.4, label=label)
+        ax.set_xticks(range(len(weeks)), weeks, rotation=0 if len(weeks) < 6 else 30)
+        ax.set_xlim(-0.5, len(weeks) - 0.5)
+
+    return _cached(cache, digest, draw)

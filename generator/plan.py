@@ -164,7 +164,9 @@ def package_version(top: str) -> str:
     if not dists:
         return "unknown"
     try:
-        return "+".join(f"{d}=={metadata.version(d)}" for d in sorted(set(dists)))
+        # the local label (torch's "+cpu", "+cu128") names a build, not a release: a CPU
+        # and a CUDA install of one version share keys; the device is recorded per result
+        return "+".join(f"{d}=={metadata.version(d).split('+')[0]}" for d in sorted(set(dists)))
     except metadata.PackageNotFoundError:
         return "unknown"
 
