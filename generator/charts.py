@@ -50,7 +50,12 @@ def draw_chart(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path, Pa
             ax.axhline(value, color="black", linestyle="--", linewidth=1.1,
                        label=f"{label} = {value:.4g}")
         if spec.get("logy"):
+            from matplotlib.ticker import FuncFormatter
+
             ax.set_yscale("log")
+            plain = FuncFormatter(lambda v, _: f"{v:g}")  # 2, 3, 10 rather than 2×10⁰
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(plain)
         if spec.get("logx"):
             ax.set_xscale("log")
         ax.set_xlabel("step")
@@ -63,9 +68,18 @@ def draw_progress(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path,
     weeks = spec["weeks"]
 
     def draw(ax) -> None:
+        # one colour per metric name; each point is labelled with its experiment
+        by_metric: dict[str, list] = {}
         for label, values in spec["lines"]:
-            xs = [i for i, v in enumerate(values) if v is not None]
-            ax.plot(xs, [values[i] for i in xs], marker="o", linewidth=1.4, label=label)
+            exp, _, metric = label.partition(".")
+            by_metric.setdefault(metric, []).extend(
+                (i, v, exp) for i, v in enumerate(values) if v is not None)
+        for metric, points in by_metric.items():
+            dots = ax.scatter([p[0] for p in points], [p[1] for p in points], s=36, label=metric,
+                              zorder=3)
+            for x, y, exp in points:
+                ax.annotate(exp, (x, y), xytext=(7, 0), textcoords="offset points", fontsize=8,
+                            va="center", color=dots.get_facecolor()[0])
         ax.set_xticks(range(len(weeks)), weeks, rotation=0 if len(weeks) < 6 else 30)
         ax.set_xlim(-0.5, len(weeks) - 0.5)
 
