@@ -150,6 +150,44 @@ def status(obj: _Ctx, explain: bool):
 
 
 @main.command()
+@click.argument("names", nargs=-1)
+@click.pass_obj
+@_guard
+def show(obj: _Ctx, names):
+    """What each experiment's stored result holds: metrics, series, figures, artifacts.
+
+    NAMES are experiment names (or slug/name); without them, every experiment. The
+    names printed here are the ones a post's body can refer to."""
+    from generator.build import Journal
+    from generator.render import fmt_number
+
+    journal = Journal(obj.root)
+    posts, the_plan = journal.read()
+    slugs = {p.rel: p.slug for p in posts}
+    shown = 0
+    for rel, runs in the_plan.by_post.items():
+        for name, run in runs.items():
+            if names and name not in names and f"{slugs[rel]}/{name}" not in names:
+                continue
+            shown += 1
+            out.print(f"[bold]{slugs[rel]}/{name}[/]  {run.function}  [dim]{run.short}[/]")
+            result = journal.store.load(run)
+            if result is None:
+                out.print("  no result yet: `journal build` runs it")
+                continue
+            for key, value in result.metrics.items():
+                out.print(f"  metric    {name}.{key} = {fmt_number(value)}", markup=False)
+            for key, points in result.series.items():
+                out.print(f"  series    {name}.{key} ({len(points)} points)", markup=False)
+            for fig in result.figures:
+                out.print(f"  figure    {name}.{fig}", markup=False)
+            for art in result.artifacts:
+                out.print(f"  text      {name}.{art}", markup=False)
+    if names and not shown:
+        raise InputError(f"no experiment named {', '.join(names)}")
+
+
+@main.command()
 @click.option("-n", "--dry-run", is_flag=True, help="Only list what would be removed.")
 @click.pass_obj
 @_guard

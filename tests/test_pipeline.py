@@ -161,3 +161,14 @@ def test_hand_written_pages_are_never_touched(journal):
     journal.build()
     for path, content in before.items():
         assert path.read_bytes() == content
+
+
+def test_show_lists_the_names_a_post_can_use(journal):
+    journal.post("week-1", "pic: {run: toy.plot, params: {points: 3}}", "{{ pic.points }}\n")
+    assert "no result yet" in journal.cli("show", "pic").stdout
+    journal.build()
+    r = journal.cli("show", "week-1/pic")
+    assert r.returncode == 0
+    for line in ("metric    pic.points = 3", "figure    pic.curve", "text      pic.words"):
+        assert line in r.stdout
+    assert journal.cli("show", "nope").returncode == 2
