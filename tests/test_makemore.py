@@ -207,3 +207,14 @@ def test_mlp_is_reproducible(project):
 def test_lr_sweep_finds_a_rate_inside_the_range(project):
     m = lr_sweep(_run(project), data="data/words.txt", steps=300, hidden=32)
     assert 1e-3 <= m["best_lr"] <= 1.0
+
+
+def test_dataset_counts_add_up(project):
+    from experiments.makemore.stats import dataset
+
+    words = _made_up_words()
+    m = dataset(_run(project), data="data/words.txt")
+    assert m["words"] == len(words) == m["train_words"] + m["dev_words"] + m["test_words"]
+    assert m["vocab"] == 10 and m["longest"] == max(len(w) for w in words)
+    _, split = load_split(_run(project, "again"), "data/words.txt", split_seed=42)
+    assert m["train_examples"] == sum(len(w) + 1 for w in split.train)
