@@ -12,12 +12,19 @@ from pathlib import Path
 from typing import Any
 
 
-def _cached(cache: Path, digest: str, draw: Callable) -> tuple[Path, Path]:
-    """The light and dark PNGs of a chart, drawn by ``draw(ax)`` only if not cached."""
+def cached_chart(cache: Path, digest: str) -> tuple[Path, Path] | None:
     light = cache / f"{digest}.light.png"
     dark = cache / f"{digest}.dark.png"
-    if light.is_file() and dark.is_file():
-        return light, dark
+    return (light, dark) if light.is_file() and dark.is_file() else None
+
+
+def _cached(cache: Path, digest: str, draw: Callable) -> tuple[Path, Path]:
+    """The light and dark PNGs of a chart, drawn by ``draw(ax)`` only if not cached."""
+    found = cached_chart(cache, digest)
+    if found:
+        return found
+    light = cache / f"{digest}.light.png"
+    dark = cache / f"{digest}.dark.png"
     import matplotlib
 
     matplotlib.use("Agg")

@@ -183,6 +183,11 @@ def closure(root: Path, module: str) -> Closure:
 
 
 def _imports(root: Path, module: str, path: Path) -> list[str]:
+    return _imports_cached(root, module, path, path.stat().st_mtime_ns)
+
+
+@cache
+def _imports_cached(root: Path, module: str, path: Path, mtime_ns: int) -> list[str]:
     out = []
     for node in ast.walk(parse(path)):
         if isinstance(node, ast.Import):

@@ -160,7 +160,12 @@ def package_version(top: str) -> str:
     """The installed version of the distribution that provides module ``top``."""
     from importlib import metadata
 
-    dists = _distributions().get(top)
+    try:  # the common case, a distribution named like its module: no scan of site-packages
+        dist = metadata.distribution(top)
+        dists = [dist.metadata["Name"]] if top in (dist.read_text("top_level.txt") or top).split() \
+            else _distributions().get(top)
+    except metadata.PackageNotFoundError:
+        dists = _distributions().get(top)
     if not dists:
         return "unknown"
     try:

@@ -262,16 +262,12 @@ class _Renderer:
         return "\n".join([header, rule, *rows]) + caption
 
     def chart(self, ref: Ref) -> str:
-        lines = []
+        lines = []  # (label, result, series name)
         for exp, name in zip(ref.exps, ref.names):
             run, res = self.result(ref, exp)
             if res is None:
                 return self.missing(exp, True)
-            series = res.series
-            if name not in series:
-                return self.bad(ref, f"{run.function} logged no series '{name}'{_suggest(name, series)} "
-                                     f"(it logged: {', '.join(series) or 'none'})")
-            lines.append((f"{exp}.{name}", series[name]))
+            lines.append((f"{exp}.{name}", res, name))
         baseline = None
         if "baseline" in ref.options:
             exp, name = ref.options["baseline"]
@@ -282,16 +278,28 @@ class _Renderer:
                 return self.bad(ref, f"baseline: {run.function} reported no metric '{name}'"
                                      f"{_suggest(name, res.metrics)}")
             baseline = (f"{exp}.{name}", float(res.metrics[name]))
-        spec = {"v": CHART_VERSION, "lines": lines, "baseline": baseline,
-                "logy": ref.options.get("logy", False), "logx": ref.options.get("logx", False)}
-        digest = hashlib.sha256(canonical(spec).encode()).hexdigest()[:16]
-        from generator.charts import draw_chart
-
-        light, dark = draw_chart(spec, self.charts_dir, digest)
+        options = {"baseline": baseline, "logy": ref.options.get("logy", False),
+                   "logx": ref.options.get("logx", False)}
+        # Results are content-addressed, so (key, series name) names the data: the digest
+        # needs no reading of series, and a chart drawn before proves its series exist.
+        named = [(label, res.key) for label, res, _ in lines]
+        digest = hashlib.sha256(canonical({"v": CHART_VERSION, "lines": named, **options})
+                                .encode()).hexdigest()[:16]
         base = f"assets/chart-{digest}"
-        self.files[f"{base}.light.png"] = light
-        self.files[f"{base}.dark.png"] = dark
-        return _figure_md(base, ref.caption or ", ".join(n for n, _ in lines), ref.caption)
+        from generator.charts import cached_chart, draw_chart
+
+        paths = cached_chart(self.charts_dir, digest)
+        if paths is None:
+            points = []
+            for label, res, name in lines:
+                if name not in res.series:
+                    return self.bad(ref, f"{res.meta.get('function')} logged no series '{name}'"
+                                         f"{_suggest(name, res.series)} (it logged: "
+                                         f"{', '.join(res.series) or 'none'})")
+                points.append((label, res.series[name]))
+            paths = draw_chart({"lines": points, **options}, self.charts_dir, digest)
+        self.files[f"{base}.light.png"], self.files[f"{base}.dark.png"] = paths
+        return _figure_md(base, ref.caption or ", ".join(n for n, _, _ in lines), ref.caption)
 
     def provenance(self, ref: Ref | None = None) -> str:
         runs = self.plan.by_post.get(self.post.rel, {})

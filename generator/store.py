@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,11 @@ class Result:
     path: Path
     meta: dict[str, Any] = field(repr=False)
 
-    @property
+    @cached_property
     def metrics(self) -> dict[str, Any]:
         return _read_json(self.path / "metrics.json", {})
 
-    @property
+    @cached_property
     def series(self) -> dict[str, list[list[float]]]:
         return _read_json(self.path / "series.json", {})
 
