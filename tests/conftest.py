@@ -122,3 +122,14 @@ def journal(tmp_path, monkeypatch) -> Journal:
     monkeypatch.setenv("JOURNAL_TEST_COUNTER", str(counter))
     monkeypatch.setenv("JOURNAL_WRITABLE", str(counter.parent))  # experiments may write only there
     return Journal(root, counter)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run as the journal runs experiments: with one torch thread (the tensors are tiny)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -23,13 +23,7 @@ from generator.handle import RunHandle
 SYLLABLES = ["ba", "del", "ko", "ma", "ne", "lo", "da", "kel", "bo", "na", "em", "ol"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Run as the journal runs experiments: with one torch thread (the tensors are tiny)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _made_up_words(count: int = 200, seed: int = 0) -> list[str]:

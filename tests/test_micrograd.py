@@ -17,13 +17,7 @@ from generator.handle import RunHandle
 TOL = 1e-6
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Run as the journal runs experiments: with one torch thread (the tensors are tiny)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 # Each expression is written once and evaluated twice: on micrograd Values and on
 # float64 torch tensors, which share the operators and the exp/tanh/relu methods.

@@ -19,13 +19,7 @@ SYLLABLES = ["ba", "del", "ko", "ma", "ne", "lo", "da", "kel", "bo", "na", "em",
 V = 10  # '.' and the nine letters of SYLLABLES
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Run as the journal runs experiments: with one torch thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture
