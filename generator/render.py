@@ -468,6 +468,7 @@ def progress(posts: list[Post], plan: Plan, results: dict[str, Result],
     slugs = {p.slug: p for p in posts}
     weeks = sorted((p for p in posts if not p.meta.get("draft")), key=lambda p: str(p.meta.get("date")))
     columns: dict[str, list] = {}   # "exp.metric" label -> value per week (None where absent)
+    formats: dict[str, str | None] = {}  # label -> the format its headline asks for
     for i, post in enumerate(weeks):
         for ref in _headline_refs(post):
             run, err = _lookup(post, plan, slugs, ref.exps[0])
@@ -475,13 +476,15 @@ def progress(posts: list[Post], plan: Plan, results: dict[str, Result],
             value = res.metrics.get(ref.names[0]) if res else None
             label = f"{ref.exps[0].split('/')[-1]}.{ref.names[0]}"
             columns.setdefault(label, [None] * len(weeks))[i] = value
+            formats.setdefault(label, ref.fmt[0])
     if not columns:
         return "No headline metrics yet: list some under `headline:` in a post's front matter.\n", {}
     names = [str(p.meta.get("title") or p.slug) for p in weeks]
     rows = ["| week | " + " | ".join(html.escape(c) for c in columns) + " |",
             "|---|" + "---:|" * len(columns)]
     for i, (post, name) in enumerate(zip(weeks, names)):
-        cells = [fmt_number(v[i]) if isinstance(v[i], (int, float)) else "" for v in columns.values()]
+        cells = [fmt_number(v[i], formats[label]) if isinstance(v[i], (int, float)) else ""
+                 for label, v in columns.items()]
         rows.append(f"| [{_escape_md(name)}](blog/posts/{post.slug}.md) | " + " | ".join(cells) + " |")
     numeric = [(label, [float(v) if isinstance(v, (int, float)) else None for v in values])
                for label, values in columns.items()]
