@@ -211,7 +211,9 @@ def mlp(
     X, Y = sets["train"]
 
     run.total(steps)
-    log_every, eval_every = _every(steps), max(1, steps // 50)
+    # the dev split is evaluated about 50 times, but never more often than every 1,000
+    # steps: a whole-split evaluation costs as much as many training steps
+    log_every, eval_every = _every(steps), max(min(steps, 1000), steps // 50)
     decay_step = int(decay_at * steps)
     running, in_window = torch.zeros((), device=run.device), 0
     train_curve, dev_curve = [], []
