@@ -126,7 +126,9 @@ def build(root: Path, opts: Options = Options()) -> Summary:
                 else:
                     failures[o.run.key] = o.error
                     summary.failed.append(o)
-            journal.store.write_index([r for r in the_plan.runs if not r.quick])
+            # every post's experiment, not one per key: two posts may share a result
+            journal.store.write_index([r for runs in the_plan.by_post.values()
+                                       for r in runs.values() if not r.quick])
         elif not opts.quiet:
             console.print(f"all {len(the_plan.runs)} experiments are fresh: nothing to run")
         if summary.failed and not opts.keep_going:

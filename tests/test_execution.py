@@ -87,10 +87,10 @@ def test_each_failure_is_reported_while_the_others_complete(faulty):
     assert "metric 'loss' is not a finite number" in err
     assert "must be a number, bool or string, not object" in err
     assert "full log: .journal/logs/boom-" in err
-    assert "Traceback" not in err.split("full log")[0] or "RuntimeError" in err
+    assert "Traceback" not in err
     results = list((faulty.root / "results").glob("*/*/result.json"))
     assert len(results) == 1 and "faulty.fine" in str(results[0])  # only the good one was stored
-    assert not (faulty.root / "results" / ".tmp").exists() or not any((faulty.root / "results" / ".tmp").iterdir())
+    assert not list((faulty.root / "results").glob(".tmp/*"))  # no staging folder left behind
 
 
 def test_keep_going_builds_the_site_with_a_warning_box(faulty):

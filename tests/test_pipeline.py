@@ -59,10 +59,13 @@ def test_prose_and_blog_keys_never_rerun(journal):
 
 def test_same_experiment_in_two_posts_runs_once(journal):
     journal.post("week-1", "a: {run: toy.square, params: {n: 3}}", "{{ a.total }}\n")
-    journal.post("week-2", "b: {run: toy.square, params: {n: 3}}", "{{ b.total }}\n",
-                 date="2024-07-11")
+    week_2 = journal.post("week-2", "b: {run: toy.square, params: {n: 3}}", "{{ b.total }}\n",
+                          date="2024-07-11")
     summary = journal.build()
     assert summary.ran == 1 and journal.calls() == ["square"]
+    # both posts remember the result, so either one's change is explained
+    week_2.write_text(week_2.read_text().replace("n: 3", "n: 4"))
+    assert "params.n: 3 → 4" in journal.cli("status", "--explain").stdout
 
 
 def test_quick_results_never_replace_full_ones(journal):
