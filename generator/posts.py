@@ -11,9 +11,6 @@ import yaml
 
 from generator.errors import InputError, Problem
 
-# Keys the blog plugin (and mkdocs itself) reads; they pass through untouched.
-BLOG_KEYS = {"date", "categories", "tags", "authors", "draft", "readtime", "slug", "title",
-             "description", "links", "pin", "hide", "search", "status", "template", "icon"}
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: same marks, faster
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 
