@@ -1,4 +1,4 @@
-"""The pipeline: read_posts -> plan -> execute -> render -> build_site.
+"""The pipeline: read_posts -> plan -> execute -> render -> the site engine's build.
 
 Everything is gathered and validated before anything runs; everything runs
 before the site is written.
@@ -17,10 +17,11 @@ from generator.plan import Plan, Run, plan
 from generator.posts import Post, read_posts
 from generator.progress import console, reporter
 from generator.render import check, progress, render, weeks, write
-from generator.site import build_site
+from generator.site import Engine
+from generator.site import engine as site_engine
 from generator.store import State, Store
 
-GENERATED_DIR = Path("docs/blog/posts")
+GENERATED_DIR = Path("docs") / site_engine().posts_dir  # the default engine's
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Options:
     site: bool = True            # False: `journal run` (no rendering, no site)
     quiet: bool = False
     site_dir: Path | None = None
+    engine: str | None = None    # the site engine (default: material)
 
 
 @dataclass
@@ -49,13 +51,14 @@ class Summary:
 class Journal:
     """A journal on disk: its folders and stores."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, engine: str | None = None) -> None:
         self.root = root.resolve()
+        self.site: Engine = site_engine(engine)
         self.store = Store(self.root / "results", self.root)
         self.quick_store = Store(self.root / ".journal" / "quick", self.root)
         self.logs = self.root / ".journal" / "logs"
         self.charts = self.root / ".journal" / "charts"
-        self.generated = self.root / GENERATED_DIR
+        self.generated = self.site.generated(self.root)
 
     def store_for(self, run: Run) -> Store:
         return self.quick_store if run.quick else self.store
@@ -75,7 +78,7 @@ def build(root: Path, opts: Options = Options()) -> Summary:
     if opts.frozen and (opts.quick or opts.rerun or opts.rerun_all):
         raise InputError(Problem("command line", None, "--frozen",
                                  "runs nothing, so it cannot be combined with --quick or --rerun"))
-    journal = Journal(root)
+    journal = Journal(root, opts.engine)
     posts, the_plan = journal.read(opts.quick)
     scanned = check(posts, the_plan)
     slugs = {p.rel: p.slug for p in posts}
@@ -136,14 +139,14 @@ def build(root: Path, opts: Options = Options()) -> Summary:
         if opts.site:
             ran = frozenset(o.run.key for o in outcomes if o.status is Status.RAN)
             pages = render(posts, the_plan, scanned, results, failures, journal.charts,
-                           quick=opts.quick, ran=ran)
-            progress_md, progress_files = progress(posts, the_plan, results, journal.charts)
+                           quick=opts.quick, ran=ran, site=journal.site)
+            progress_md, progress_files = progress(posts, the_plan, results, journal.charts, journal.site)
             write(pages, journal.generated, files=progress_files)
-            write([], journal.root / "docs" / ".generated", {"weeks.md": weeks(posts, the_plan, results),
+            write([], journal.root / "docs" / ".generated", {"weeks.md": weeks(posts, the_plan, results, journal.site),
                                                              "progress.md": progress_md})
             summary.pages = len(pages)
     if opts.site:
-        summary.site = build_site(journal.root, site_dir=opts.site_dir)
+        summary.site = journal.site.build(journal.root, site_dir=opts.site_dir)
     if summary.failed:
         raise RunFailed(failure_report(summary.failed, journal.root)
                         + "\nThe site was built; the failed experiments' posts show a warning box.")
