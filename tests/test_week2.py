@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-import random
 from pathlib import Path
 
 import pytest
@@ -13,36 +11,22 @@ import torch.nn.functional as F
 
 from experiments.makemore.deeper import MLP, BatchNorm1d, deep_mlp, mlp_init
 from experiments.makemore.neural import mlp
-from generator.handle import RunHandle
-
-SYLLABLES = ["ba", "del", "ko", "ma", "ne", "lo", "da", "kel", "bo", "na", "em", "ol"]
-V = 10  # '.' and the nine letters of SYLLABLES
-
+from tests.wordfiles import V, read_series, run_handle, write_words
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    rng = random.Random(0)
-    words = {"".join(rng.choice(SYLLABLES) for _ in range(rng.randint(1, 3))) for _ in range(300)}
-    (tmp_path / "words.txt").write_text("\n".join(sorted(words)) + "\n", encoding="utf-8")
+    write_words(tmp_path)
     return tmp_path
-
-
-def _run(root: Path, name: str = "out", seed: int = 0) -> RunHandle:
-    return RunHandle(root / name, seed=seed, root=root)
-
-
-def _series(root: Path, name: str = "out") -> dict[str, list[list[float]]]:
-    return json.loads((root / name / "series.json").read_text())
 
 
 # -- mlp_init ----------------------------------------------------------------------
 
 def test_the_softmax_fix_starts_at_the_uniform_loss(project):
-    none = mlp_init(_run(project, "none"), fix="none", data="words.txt", steps=20)
-    soft = mlp_init(_run(project, "soft"), fix="softmax", data="words.txt", steps=20)
+    none = mlp_init(run_handle(project, "none"), fix="none", data="words.txt", steps=20)
+    soft = mlp_init(run_handle(project, "soft"), fix="softmax", data="words.txt", steps=20)
     assert soft["expected_init_loss"] == pytest.approx(math.log(V))
     assert abs(soft["init_loss"] - soft["expected_init_loss"]) < 0.1
     assert none["init_loss"] > none["expected_init_loss"] + 3  # confidently wrong
@@ -51,7 +35,7 @@ def test_the_softmax_fix_starts_at_the_uniform_loss(project):
 
 
 def test_scaling_the_hidden_layer_stops_tanh_saturating(project):
-    sat = {fix: mlp_init(_run(project, fix), fix=fix, data="words.txt", steps=10)["saturated_init"]
+    sat = {fix: mlp_init(run_handle(project, fix), fix=fix, data="words.txt", steps=10)["saturated_init"]
            for fix in ("none", "tanh", "kaiming")}
     assert sat["none"] > 0.5
     assert sat["kaiming"] < sat["none"] / 2
@@ -60,14 +44,14 @@ def test_scaling_the_hidden_layer_stops_tanh_saturating(project):
 
 def test_no_fix_is_week_1s_mlp_step_for_step(project):
     """Same seed, same draws, same batches: the same numbers as makemore.mlp."""
-    week1 = mlp(_run(project, "a", seed=7), data="words.txt", steps=300, hidden=16)
-    week2 = mlp_init(_run(project, "b", seed=7), fix="none", data="words.txt", steps=300, hidden=16)
+    week1 = mlp(run_handle(project, "a", seed=7), data="words.txt", steps=300, hidden=16)
+    week2 = mlp_init(run_handle(project, "b", seed=7), fix="none", data="words.txt", steps=300, hidden=16)
     for key in ("train_nll", "dev_nll", "test_nll", "params"):
         assert week2[key] == week1[key]
 
 
 def test_mlp_init_series_figure_and_metrics(project):
-    run = _run(project)
+    run = run_handle(project)
     m = mlp_init(run, fix="kaiming", data="words.txt", steps=300)
     info = run.finish(m)
     assert info["figures"] == ["hidden_init"]
@@ -75,12 +59,12 @@ def test_mlp_init_series_figure_and_metrics(project):
                       "test_nll", "params"}
     assert all(math.isfinite(v) for v in m.values())
     assert m["train_nll"] < m["init_loss"]
-    assert set(_series(project)) == {"train_loss", "dev_loss"}
+    assert set(read_series(project)) == {"train_loss", "dev_loss"}
 
 
 def test_an_unknown_fix_is_an_error_that_lists_the_choices(project):
     with pytest.raises(ValueError, match="'kaiming'"):
-        mlp_init(_run(project), fix="xavier", data="words.txt", steps=10)
+        mlp_init(run_handle(project), fix="xavier", data="words.txt", steps=10)
 
 
 # -- BatchNorm1d -------------------------------------------------------------------
@@ -121,7 +105,7 @@ def test_in_evaluation_an_example_does_not_depend_on_its_batch():
 
 @pytest.mark.parametrize("batchnorm", [False, True])
 def test_deep_mlp_logs_the_diagnostics(project, batchnorm):
-    run = _run(project)
+    run = run_handle(project)
     layers, hidden, emb, block = 3, 16, 10, 3
     m = deep_mlp(run, layers=layers, hidden=hidden, batchnorm=batchnorm, data="words.txt", steps=300)
     info = run.finish(m)
@@ -137,7 +121,7 @@ def test_deep_mlp_logs_the_diagnostics(project, batchnorm):
     extra = 2 * hidden if batchnorm else hidden
     assert m["params"] == V * emb + sum(w + extra for w in per_layer) + hidden * V + V
 
-    series = _series(project)
+    series = read_series(project)
     expected = ({"train_loss", "dev_loss", "ud_output"} | {f"sat_{n}" for n in names}
                 | {f"ud_{n}" for n in names})
     assert set(series) == expected
@@ -146,8 +130,8 @@ def test_deep_mlp_logs_the_diagnostics(project, batchnorm):
 
 
 def test_deep_mlp_series_stay_under_2000_points(project):
-    run = _run(project)
+    run = run_handle(project)
     run.finish(deep_mlp(run, layers=1, hidden=8, data="words.txt", steps=4500))
-    series = _series(project)
+    series = read_series(project)
     assert max(len(points) for points in series.values()) <= 2000
     assert series["ud_output"][-1][0] == 4499  # the last step is always logged
