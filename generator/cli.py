@@ -221,6 +221,49 @@ def new(obj: _Ctx, title: str, date, experiment: str | None):
         out.print(_relative(path), markup=False, highlight=False)
 
 
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--title", default="Learning ML in public", show_default=True, help="The site's name.")
+@click.option("--author", default=None, help="The name in the copyright line (default: git's user.name).")
+@click.option("--github", metavar="USER/REPO", default=None,
+              help="The GitHub repository the journal is published from: sets site_url and repo_url "
+                   "(default: placeholders that deploy refuses).")
+@click.option("--example", is_flag=True, help="Add this repository's weeks (posts, experiments and "
+              "their committed results) instead of a first post.")
+@click.option("--tool", metavar="REQUIREMENT", default=None,
+              help="How the journal's pyproject.toml installs this tool, e.g. "
+                   "'journal @ git+https://github.com/USER/journal@v0.1.0' (default: where this one "
+                   "was installed from).")
+@click.pass_obj
+@_guard
+def init(obj: _Ctx, directory: Path, title: str, author, github, example: bool, tool):
+    """Start a journal in DIRECTORY that builds at once; in an existing journal, add what is missing.
+
+    Never overwrites a file. A non-empty folder that is not a journal is refused."""
+    from generator.starter import Settings
+    from generator.starter import init as do_init
+
+    root = directory if directory.is_absolute() else obj.root / directory
+    made = do_init(root, Settings(title=" ".join(title.split()) or "Learning ML in public",
+                                  author=author, github=github, example=example, tool=tool))
+    where = _relative(made.root)
+    if made.repaired and not made.added:
+        out.print(f"{where} is a journal with nothing missing: nothing written", markup=False)
+        return
+    out.print(f"{where} is a journal: added the {len(made.added)} missing file"
+              f"{'s' * (len(made.added) != 1)}:" if made.repaired else
+              f"a new journal in {where}: {len(made.added)} files", markup=False, highlight=False)
+    for rel in made.added:
+        out.print(f"  + {rel}", markup=False, highlight=False)
+    for rel in made.kept:
+        out.print(f"  kept {rel} (already there)", markup=False, highlight=False)
+    if not made.repaired:
+        out.print(f"\nnext: cd {where} && journal build && journal serve", markup=False, highlight=False)
+        if github is None:
+            out.print("set site_url and repo_url in mkdocs.yml (or use --github USER/REPO) "
+                      "before publishing", markup=False, highlight=False)
+
+
 @main.command("diff")
 @click.argument("rev", default="HEAD", required=False)
 @click.pass_obj

@@ -1,0 +1,116 @@
+"""`journal init`: a new journal that builds at once, the example weeks, refusing and repairing."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from generator.build import Options, build, status
+from generator.starter import PLACEHOLDER_URL, Settings, init
+from generator.store import State
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO), COLUMNS="200")
+    return subprocess.run([sys.executable, "-m", "generator", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=300)
+
+
+def site_config(root: Path) -> dict:
+    # mkdocs.yml may hold python tags (pymdownx), so read only its plain top-level keys
+    text = (root / "mkdocs.yml").read_text(encoding="utf-8")
+    return {m[1]: yaml.safe_load(m[2]) for m in re.finditer(r"(?m)^(\w+): (.*)$", text)}
+
+
+def test_init_then_build_shows_the_first_post_with_its_metric_figure_and_chart(tmp_path):
+    root = tmp_path / "ada-learns"
+    made = cli("init", str(root), "--title", "Ada learns ML", "--author", "Ada Lovelace",
+               "--github", "Ada/learning-ml")
+    assert made.returncode == 0, made.stderr
+    assert "posts/week-1.md" in made.stdout and "journal build" in made.stdout
+    config = site_config(root)
+    assert config["site_name"] == "Ada learns ML"
+    assert config["site_url"] == "https://ada.github.io/learning-ml/"
+    assert config["repo_url"] == "https://github.com/Ada/learning-ml"
+    assert "Ada Lovelace" in config["copyright"]
+    # the writing reference and the workflow are the tool's own, copied, not rewritten
+    assert (root / "docs/reference.md").read_bytes() == (REPO / "docs/reference.md").read_bytes()
+    assert (root / ".github/workflows/pages.yml").read_bytes() == \
+        (REPO / ".github/workflows/pages.yml").read_bytes()
+    assert '"journal @ ' in (root / "pyproject.toml").read_text()
+
+    summary = build(root, Options(quiet=True, jobs=1))
+    assert (summary.ran, summary.pages) == (1, 1)
+    result = next((root / "results" / "bigram.train").glob("*/metrics.json"))
+    dev_nll = json.loads(result.read_text())["dev_nll"]
+    page = next((root / "site" / "blog").rglob("week-1/index.html")).read_text(encoding="utf-8")
+    assert f"{dev_nll:.3f} nats per character" in page
+    assert re.search(r'<img[^>]+src="[^"]*table\.light\.png#only-light"', page)
+    assert re.search(r'<img[^>]+src="[^"]*chart-[0-9a-f]+\.light\.png#only-light"', page)
+    home = (root / "site" / "index.html").read_text(encoding="utf-8")
+    assert "Ada learns ML" in home and f"{dev_nll:.3f}" in home   # the headline
+
+
+def test_init_without_github_writes_marked_placeholders(tmp_path):
+    made = init(tmp_path / "j", Settings(author="Ada"))
+    config = site_config(made.root)
+    assert config["site_url"].startswith(PLACEHOLDER_URL) and config["repo_url"].startswith(PLACEHOLDER_URL)
+    assert "PLACEHOLDERS" in (made.root / "mkdocs.yml").read_text()
+
+
+def test_init_example_is_fresh_on_arrival(tmp_path):
+    made = init(tmp_path / "example", Settings(example=True))
+    lines = status(made.root)
+    shipped = sum(len(yaml.safe_load(p.read_text().split("---")[1])["experiments"])
+                  for p in (REPO / "posts").glob("*.md"))
+    assert len(lines) == shipped > 0
+    assert [(line.run.label, line.state) for line in lines if line.state is not State.FRESH] == []
+    assert not (made.root / "experiments" / "bigram.py").exists()   # the example replaces the first post
+
+
+def test_init_refuses_a_folder_that_is_not_a_journal(tmp_path):
+    folder = tmp_path / "thesis"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    (folder / "README.md").write_text("mine too")
+    refused = cli("init", str(folder))
+    assert refused.returncode == 2
+    assert "not empty (notes.txt)" in refused.stdout + refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "notes.txt"]
+    bad = cli("init", str(tmp_path / "new"), "--github", "not a repo")
+    assert bad.returncode == 2 and "--github" in bad.stderr and not (tmp_path / "new").exists()
+
+
+def test_init_accepts_a_fresh_repository_and_keeps_its_files(tmp_path):
+    folder = tmp_path / "repo"
+    (folder / ".git").mkdir(parents=True)
+    (folder / "README.md").write_text("my journal\n")
+    made = init(folder, Settings())
+    assert "README.md" not in made.added and (folder / "README.md").read_text() == "my journal\n"
+    assert (folder / "posts/week-1.md").is_file()
+
+
+def test_init_repairs_a_journal_adding_only_what_is_missing(tmp_path):
+    root = tmp_path / "j"
+    init(root, Settings(title="Mine"))
+    (root / "docs/about.md").unlink()
+    (root / "mkdocs.yml").write_text((root / "mkdocs.yml").read_text().replace("Mine", "Renamed"))
+    (root / "posts/week-1.md").rename(root / "posts/week-7.md")
+    repaired = cli("init", str(root), "--title", "Other")
+    assert repaired.returncode == 0, repaired.stderr
+    assert "added the 1 missing file:" in repaired.stdout
+    assert re.findall(r"(?m)^  \+ (.*)$", repaired.stdout) == ["docs/about.md"]
+    assert (root / "docs/about.md").is_file()
+    assert site_config(root)["site_name"] == "Renamed"        # never overwritten
+    assert not (root / "posts/week-1.md").exists()            # the author's posts are theirs
+    again = cli("init", str(root))
+    assert again.returncode == 0 and "nothing missing" in again.stdout
