@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from generator.plan import Run
 from generator.store import Result
 
 LOG_LIMIT = 1_000_000  # bytes of a run's output kept in log.txt (head and tail)
+REAP_LIMIT = 5.0       # seconds to wait for a SIGKILLed worker to be reaped
 
 
 class Status(str, Enum):
@@ -143,6 +145,10 @@ def _resolve_device(requested: str) -> str:
 
 def _worker(job: dict[str, Any], conn) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    try:
+        os.setsid()  # a process group of its own: the parent ends it, children included, at once
+    except OSError:
+        pass
     _die_with_parent()
     staging = Path(job["staging"])
     log = open(staging / "log.txt", "wb", buffering=0)
@@ -156,10 +162,8 @@ def _worker(job: dict[str, Any], conn) -> None:
     root = job["root"]
     sys.path.insert(0, root)
     os.environ["MPLBACKEND"] = "Agg"
-    import tempfile
-
     sys.dont_write_bytecode = True
-    scratch = tempfile.mkdtemp(prefix="journal-run-")  # this run's own temp dir
+    scratch = job["scratch"]  # this run's own temp dir; the parent removes it
     os.environ["TMPDIR"] = tempfile.tempdir = scratch
     home_cache = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
     extra = [p for p in os.environ.get("JOURNAL_WRITABLE", "").split(os.pathsep) if p]
@@ -203,6 +207,7 @@ def _worker(job: dict[str, Any], conn) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         conn.send(("done", info))
+        code = 0
     except BaseException as e:  # noqa: BLE001 - every failure is reported, none escapes
         traceback.print_exc()  # the full traceback goes to the log
         sys.stderr.flush()
@@ -213,9 +218,16 @@ def _worker(job: dict[str, Any], conn) -> None:
             f = frames[-1]
             message += f"\n  at {os.path.relpath(f.filename, root)}:{f.lineno} in {f.name}"
         conn.send(("error", message))
+        code = 1
     finally:
         conn.close()
-        shutil.rmtree(scratch, ignore_errors=True)
+    # Leave now: a thread the experiment left running must not keep the worker alive
+    # (the interpreter would wait for non-daemon threads before exiting).
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
 
 
 def _device_name(device: str, torch) -> str:
@@ -233,6 +245,7 @@ class _Active:
     conn: Any
     staging: Path
     started: float
+    scratch: str
     message: tuple | None = None
 
 
@@ -261,13 +274,15 @@ class Executor:
                     active[a.conn] = a
                     self.reporter.start(run)
                 self._poll(active, outcomes)
-        except KeyboardInterrupt:
+        except BaseException as e:  # Ctrl-C or an error here: no worker outlives the build
             for a in active.values():
-                a.proc.kill()
+                _kill_group(a.proc)
             for a in active.values():
-                a.proc.join()
+                _reap(a)
                 self.store_for(a.run).discard(a.staging)
-            raise Interrupted() from None
+            if isinstance(e, KeyboardInterrupt):
+                raise Interrupted() from None
+            raise
         return outcomes
 
     def _start(self, run: Run, threads: int) -> _Active:
@@ -276,13 +291,14 @@ class Executor:
         module, _, func = run.inputs["function"].rpartition(".")
         job = {"root": str(self.root), "module": module, "func": func, "params": run.params,
                "seed": run.seed, "device": run.device, "quick": run.quick,
-               "staging": str(staging), "threads": threads}
+               "staging": str(staging), "threads": threads,
+               "scratch": tempfile.mkdtemp(prefix="journal-run-")}
         recv, send = self.ctx.Pipe(duplex=False)
         proc = self.ctx.Process(target=_worker, args=(job, send), daemon=True,
                                 name=f"journal-{run.name}")
         proc.start()
         send.close()
-        return _Active(run, proc, recv, staging, time.monotonic())
+        return _Active(run, proc, recv, staging, time.monotonic(), job["scratch"])
 
     def _poll(self, active: dict, outcomes: list[Outcome]) -> None:
         sentinels = {a.proc.sentinel: a for a in active.values()}
@@ -305,8 +321,8 @@ class Executor:
         now = time.monotonic()
         for conn, a in list(active.items()):
             if conn not in finished and now - a.started > a.run.timeout:
-                a.proc.kill()
-                a.proc.join()
+                _kill_group(a.proc)
+                _reap(a)
                 outcomes.append(self._fail(a, f"timed out after {_fmt_duration(a.run.timeout)} "
                                               "(raise `timeout:` in the front matter if it needs longer)"))
                 del active[conn]
@@ -314,7 +330,8 @@ class Executor:
             a = active.pop(conn, None)
             if a is None:
                 continue
-            a.proc.join()
+            _kill_group(a.proc)  # it has reported or died: what it started goes with it
+            _reap(a)
             try:  # a message may still wait in the pipe
                 while a.conn.poll():
                     msg = a.conn.recv()
@@ -326,7 +343,7 @@ class Executor:
 
     def _finish(self, a: _Active) -> Outcome:
         msg = a.message
-        if msg is not None and msg[0] == "done" and a.proc.exitcode == 0:
+        if msg is not None and msg[0] == "done":  # reported: the exit itself does not matter
             info = msg[1]
             _cap_log(a.staging / "log.txt")
             prov = info.pop("provenance")
@@ -371,6 +388,29 @@ class Executor:
                           seconds=time.monotonic() - a.started)
         self.reporter.finish(outcome)
         return outcome
+
+
+def _kill_group(proc) -> None:
+    """SIGKILL a worker's whole process group (it is the leader) and the worker itself.
+
+    The worker is not reaped yet, so its pid (the group's id) cannot have been reused."""
+    if proc.pid is None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # the worker had not called setsid yet, or the group is gone
+    if proc.exitcode is None:
+        try:
+            proc.kill()
+        except (ProcessLookupError, OSError, ValueError):
+            pass
+
+
+def _reap(a: _Active) -> None:
+    """Join a killed worker with a bound (nothing may hold the build up), drop its temp dir."""
+    a.proc.join(REAP_LIMIT)
+    shutil.rmtree(a.scratch, ignore_errors=True)
 
 
 def _tail(path: Path, n: int) -> str:

@@ -1,0 +1,150 @@
+"""Reliability under attack: the README's guarantees hold when the input, the disk or the
+experiment itself tries to break them.
+
+Each case works on a copy of a journal built once, and runs the real `journal` command,
+as tests/test_bad_input.py does.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from test_bad_input import built, fm  # noqa: F401 - the journal built once, front matter
+
+LIFECYCLE = '''
+import os
+import subprocess
+import sys
+import threading
+import time
+
+
+def _child():
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    with open(os.path.join(os.environ["JOURNAL_TEST_PIDS"], "child.pid"), "w") as f:
+        f.write(str(proc.pid))
+    return proc.pid
+
+
+def lingering_thread(run):
+    threading.Thread(target=time.sleep, args=(120,), daemon=False).start()
+    return {"x": 1}
+
+
+def child_then_return(run):
+    return {"child": _child()}
+
+
+def child_then_hang(run):
+    _child()
+    time.sleep(120)
+'''
+
+
+class Copy:
+    def __init__(self, root: Path, tmp: Path) -> None:
+        self.root = root
+        self.pids = tmp / "pids"
+        self.pids.mkdir()
+        self.env = dict(os.environ, COLUMNS="300", JOURNAL_TEST_PIDS=str(self.pids),
+                        JOURNAL_WRITABLE=str(self.pids))
+
+    def write(self, rel: str, text: str | bytes) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+        return path
+
+    def args(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "generator", "-C", str(self.root), *args]
+
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        return subprocess.run(self.args(*args), capture_output=True, text=True, env=self.env,
+                              timeout=timeout)
+
+    def child_pid(self, wait: float = 30) -> int:
+        path = self.pids / "child.pid"
+        deadline = time.monotonic() + wait
+        while not (path.exists() and path.read_text()):
+            assert time.monotonic() < deadline, "the experiment never started its child"
+            time.sleep(0.05)
+        return int(path.read_text())
+
+
+@pytest.fixture
+def copy(built, tmp_path) -> Copy:  # noqa: F811 - the fixture imported above
+    root = tmp_path / "journal"
+    shutil.copytree(built, root, ignore=shutil.ignore_patterns("site"))
+    return Copy(root, tmp_path)
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting for init to reap it does not count)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)  # do not leave it behind for the next test
+            return False
+        time.sleep(0.02)
+    return True
+
+
+# -- worker lifecycle: process groups and bounded waits ---------------------------------
+
+def test_a_lingering_thread_does_not_hold_the_build(copy):
+    copy.write("experiments/lifecycle.py", LIFECYCLE)
+    copy.write("posts/bad.md", fm("  b: {run: lifecycle.lingering_thread, timeout: 5s}\n", "{{ b.x }}\n"))
+    start = time.monotonic()
+    r = copy.cli("build", timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert time.monotonic() - start < 30  # the thread sleeps 120 s
+
+
+def test_children_of_a_finished_run_are_gone(copy):
+    copy.write("experiments/lifecycle.py", LIFECYCLE)
+    copy.write("posts/bad.md", fm("  b: {run: lifecycle.child_then_return}\n", "{{ b.child }}\n"))
+    r = copy.cli("build", timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert _gone_within(copy.child_pid(), 1.0)
+
+
+def test_children_of_a_timed_out_run_are_gone(copy):
+    copy.write("experiments/lifecycle.py", LIFECYCLE)
+    copy.write("posts/bad.md", fm("  b: {run: lifecycle.child_then_hang, timeout: 2s}\n"))
+    start = time.monotonic()
+    r = copy.cli("build", "--keep-going", timeout=60)
+    assert r.returncode == 1 and "timed out after 2s" in r.stderr, r.stdout + r.stderr
+    assert time.monotonic() - start < 30
+    assert _gone_within(copy.child_pid(), 1.0)
+
+
+def test_children_of_an_interrupted_run_are_gone(copy):
+    copy.write("experiments/lifecycle.py", LIFECYCLE)
+    copy.write("posts/bad.md", fm("  b: {run: lifecycle.child_then_hang}\n"))
+    proc = subprocess.Popen(copy.args("build"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=copy.env)
+    try:
+        pid = copy.child_pid()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, out + err
+    assert _gone_within(pid, 1.0)
+    tmp = copy.root / "results" / ".tmp"
+    assert not tmp.exists() or not any(tmp.iterdir())
