@@ -14,7 +14,7 @@ from pathlib import Path
 from generator.errors import InputError, JournalError, Problem, RunFailed, StaleResults
 from generator.execute import Executor, Outcome, Status
 from generator.plan import Plan, Run, plan
-from generator.posts import Post, read_posts
+from generator.posts import Post, read_posts, select_posts
 from generator.progress import console, reporter
 from generator.render import check, progress, render, weeks, write
 from generator.site import Engine
@@ -181,11 +181,15 @@ class StatusLine:
     reasons: tuple[str, ...]
 
 
-def status(root: Path) -> list[StatusLine]:
+def status(root: Path, posts: tuple[str, ...] = ()) -> list[StatusLine]:
+    """Each experiment of the named posts (default: all) with its state and what changed."""
     journal = Journal(root)
-    _, the_plan = journal.read()
+    every, the_plan = journal.read()
+    chosen = {p.rel for p in select_posts(every, posts, journal.root)}
     out = []
-    for post_runs in the_plan.by_post.values():
+    for rel, post_runs in the_plan.by_post.items():
+        if rel not in chosen:
+            continue
         for run in post_runs.values():
             state, reasons, _ = journal.store.state(run, check_files=True)
             out.append(StatusLine(run, state, tuple(reasons)))

@@ -128,20 +128,23 @@ def run_cmd(obj: _Ctx, names, quick, rerun, rerun_all, jobs, keep_going, no_wait
 
 
 @main.command()
+@click.argument("posts", nargs=-1, metavar="[POST]...")
 @click.option("--explain", is_flag=True, help="Say what changed for each stale result.")
 @click.pass_obj
 @_guard
-def status(obj: _Ctx, explain: bool):
-    """List every experiment of every post as fresh, stale, missing or corrupt."""
+def status(obj: _Ctx, posts, explain: bool):
+    """List every experiment of every post (or of the POSTs named: a path, file name or slug)
+    as fresh, stale, missing or corrupt."""
     from generator.build import status as do_status
     from generator.store import State
 
     colour = {State.FRESH: "green", State.STALE: "yellow", State.MISSING: "red", State.CORRUPT: "red"}
-    lines = do_status(obj.root)
+    lines = do_status(obj.root, tuple(posts))
+    width = max((len(f"{line.run.post}:{line.run.name}") for line in lines), default=0)
     for line in lines:
         r = line.run
-        out.print(f"[{colour[line.state]}]{line.state.value:8}[/] {r.post}:{r.name:<14} "
-                      f"{r.function} [dim]{r.short}[/]")
+        out.print(f"[{colour[line.state]}]{line.state.value:8}[/] {f'{r.post}:{r.name}':<{width}}  "
+                  f"{r.function} [dim]{r.short}[/]", highlight=False)
         if explain and line.reasons and line.state is not State.FRESH:
             for reason in line.reasons:
                 out.print(f"           [dim]-[/] {reason}", markup=True, highlight=False)
@@ -157,7 +160,8 @@ def show(obj: _Ctx, names):
     """What each experiment's stored result holds: metrics, series, figures, artifacts.
 
     NAMES are experiment names (or slug/name); without them, every experiment. The
-    names printed here are the ones a post's body can refer to."""
+    names printed are the qualified ones another post refers to (week-2/deep_bn.dev_nll);
+    the experiment's own post may drop the slug (deep_bn.dev_nll)."""
     from generator.build import Journal
     from generator.render import fmt_number
 
@@ -170,19 +174,21 @@ def show(obj: _Ctx, names):
             if names and name not in names and f"{slugs[rel]}/{name}" not in names:
                 continue
             shown += 1
-            out.print(f"[bold]{slugs[rel]}/{name}[/]  {run.function}  [dim]{run.short}[/]")
+            qualified = f"{slugs[rel]}/{name}"   # what another post writes; its own post writes `name`
+            out.print(f"[bold]{qualified}[/]  {run.function}  [dim]{run.short}[/]  "
+                      f"[dim](in {rel} itself: {name}.…)[/]", highlight=False)
             result = journal.store.load(run)
             if result is None:
                 out.print("  no result yet: `journal build` runs it")
                 continue
             for key, value in result.metrics.items():
-                out.print(f"  metric    {name}.{key} = {fmt_number(value)}", markup=False)
+                out.print(f"  metric    {qualified}.{key} = {fmt_number(value)}", markup=False)
             for key, points in result.series.items():
-                out.print(f"  series    {name}.{key} ({len(points)} points)", markup=False)
+                out.print(f"  series    {qualified}.{key} ({len(points)} points)", markup=False)
             for fig in result.figures:
-                out.print(f"  figure    {name}.{fig}", markup=False)
+                out.print(f"  figure    {qualified}.{fig}", markup=False)
             for art in result.artifacts:
-                out.print(f"  text      {name}.{art}", markup=False)
+                out.print(f"  text      {qualified}.{art}", markup=False)
     if names and not shown:
         raise InputError(f"no experiment named {', '.join(names)}")
 

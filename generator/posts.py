@@ -157,3 +157,27 @@ def read_posts(root: Path, posts_dir: str = "posts") -> list[Post]:
     if problems:
         raise InputError(problems)
     return posts
+
+
+def select_posts(posts: list[Post], wanted: tuple[str, ...] | list[str], root: Path) -> list[Post]:
+    """The posts that command-line arguments name: a path (``posts/week-2.md``, relative to the
+    journal or the working directory), a file name (``week-2.md``) or a slug (``week-2``).
+    No arguments: every post. An argument that names no post is an error listing the posts."""
+    if not wanted:
+        return posts
+    chosen: dict[str, Post] = {}
+    unknown = []
+    for arg in wanted:
+        path = Path(arg)
+        absolute = {(root / path).resolve(), path.resolve()}
+        found = [p for p in posts
+                 if arg in (p.rel, p.path.name, p.stem, p.slug) or p.path.resolve() in absolute]
+        if not found:
+            unknown.append(arg)
+        for p in found:
+            chosen[p.rel] = p
+    if unknown:
+        raise InputError(Problem("command line", None, "POST",
+                                 f"no post {', '.join(repr(u) for u in unknown)} (posts: "
+                                 f"{', '.join(p.rel for p in posts) or 'none'})"))
+    return [p for p in posts if p.rel in chosen]

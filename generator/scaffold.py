@@ -2,7 +2,8 @@
 
 The week number comes from the title ("Week 3: BatchNorm") or, when the title
 has none, from the posts already written; the file is ``posts/week-<n>.md``.
-Categories and tags are carried over from the latest post. Nothing is ever
+Categories are carried over from the latest post; tags are left empty, with the
+latest post's in a comment, because a week's topics are its own. Nothing is ever
 overwritten: if a file to be created exists, nothing is written at all.
 """
 
@@ -21,7 +22,7 @@ from generator.posts import Post, read_post
 
 _WEEK = re.compile(r"\bweek[\s_-]*(\d{1,4})\b", re.IGNORECASE)
 _MODULE = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
-CARRIED = ("categories", "tags")   # front matter the next week inherits from the last
+CARRIED = ("categories",)   # front matter the next week inherits from the last
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ def _front_matter(title: str, date: _dt.date, carried: dict, experiment: str | N
     for key in CARRIED:
         if key in carried:
             lines.append(f"{key}: {_flow(carried[key])}")
+    last = f" (last week's: {_flow(tags)[1:-1]})" if (tags := carried.get("tags")) else ""
+    lines.append(f"tags: []   # this week's topics, e.g. [makemore, batchnorm]{last}")
     lines.append("experiments:")
     if experiment:
         lines += [f"  {experiment}:",
@@ -173,7 +176,7 @@ def plan_new(root: Path, title: str, *, date: _dt.date | None = None,
         week = next_week(posts)
         title = f"Week {week}: {title}"
     latest = _latest(posts)
-    carried = {k: latest.meta[k] for k in CARRIED if latest and latest.meta.get(k)}
+    carried = {k: latest.meta[k] for k in (*CARRIED, "tags") if latest and latest.meta.get(k)}
     post = root / "posts" / f"week-{week}.md"
     files = {post: _front_matter(title, date or _dt.date.today(), carried, experiment)
              + "\n" + _body(title, experiment)}

@@ -172,6 +172,24 @@ def test_show_lists_the_names_a_post_can_use(journal):
     journal.build()
     r = journal.cli("show", "week-1/pic")
     assert r.returncode == 0
-    for line in ("metric    pic.points = 3", "figure    pic.curve", "text      pic.words"):
+    for line in ("metric    week-1/pic.points = 3", "figure    week-1/pic.curve",
+                 "text      week-1/pic.words"):
         assert line in r.stdout
     assert journal.cli("show", "nope").returncode == 2
+
+
+def test_status_filters_by_post_and_aligns_long_names(journal):
+    journal.post("week-1", "sq: {run: toy.square}", "{{ sq.total }}\n")
+    journal.post("week-2", "a_rather_long_experiment_name: {run: toy.square, params: {n: 3}}\n"
+                 "b: {run: toy.square, params: {n: 4}}",
+                 "{{ a_rather_long_experiment_name.total }} {{ b.total }}\n")
+    journal.build(site=False)
+    every = journal.cli("status")
+    assert every.returncode == 0 and "3 fresh" in every.stdout
+    one = journal.cli("status", "posts/week-2.md")
+    rows = [line for line in one.stdout.splitlines() if line.startswith("fresh")]
+    assert len(rows) == 2 and all("week-2.md" in row for row in rows)
+    assert len({row.index("toy.square") for row in rows}) == 1      # the function column lines up
+    assert journal.cli("status", "week-1").stdout.count("posts/week-1.md:sq") == 1   # a slug names it too
+    unknown = journal.cli("status", "week-9")
+    assert unknown.returncode == 2 and "no post 'week-9'" in unknown.stderr and "posts/week-1.md" in unknown.stderr

@@ -98,7 +98,9 @@ def test_new_scaffolds_the_next_week_and_never_overwrites(tiny):
     assert post.meta["title"] == "Week 3: Batch normalization"
     assert str(post.meta["date"]) == "2024-07-18"
     assert post.meta["categories"] == ["Papers"]          # from the latest post, not the first
-    assert post.meta["tags"] == ["bengio2003"]
+    assert post.meta["tags"] == []                          # a week's topics are its own ...
+    assert "tags: []   # this week's topics, e.g. [makemore, batchnorm] (last week's: bengio2003)" \
+        in post.path.read_text()                           # ... last week's are a comment
     assert post.experiments == {}                          # the example is commented out
     assert "#   run: makemore.mlp" in post.path.read_text()
     assert post.slug == "week-3"
