@@ -17,7 +17,7 @@ from generator.plan import Plan, Run, plan
 from generator.posts import Post, read_posts, select_posts
 from generator.progress import console, reporter
 from generator.render import check, progress, render, weeks, write
-from generator.site import Engine
+from generator.site import Engine, for_journal
 from generator.site import engine as site_engine
 from generator.store import State, Store
 
@@ -53,7 +53,7 @@ class Journal:
 
     def __init__(self, root: Path, engine: str | None = None) -> None:
         self.root = root.resolve()
-        self.site: Engine = site_engine(engine)
+        self.site: Engine = for_journal(self.root, engine)
         self.store = Store(self.root / "results", self.root)
         self.quick_store = Store(self.root / ".journal" / "quick", self.root)
         self.logs = self.root / ".journal" / "logs"

@@ -93,9 +93,11 @@ def _run_options(fn):
               "missing (what CI uses).")
 @click.option("--site-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to write the site (default: site/).")
+@click.option("--engine", type=click.Choice(["material", "zensical"]), default=None,
+              help="The site engine (default: [tool.journal] engine in pyproject.toml, else material).")
 @click.pass_obj
 @_guard
-def build(obj: _Ctx, quick, rerun, rerun_all, jobs, keep_going, no_wait, quiet, frozen, site_dir):
+def build(obj: _Ctx, quick, rerun, rerun_all, jobs, keep_going, no_wait, quiet, frozen, site_dir, engine):
     """Run stale experiments, render the posts and build the site."""
     from generator.build import Options
     from generator.build import build as do_build
@@ -103,7 +105,8 @@ def build(obj: _Ctx, quick, rerun, rerun_all, jobs, keep_going, no_wait, quiet, 
     t0 = time.perf_counter()
     s = do_build(obj.root, Options(quick=quick, frozen=frozen, rerun=tuple(rerun),
                                    rerun_all=rerun_all, jobs=jobs or 0, keep_going=keep_going,
-                                   wait=not no_wait, quiet=quiet, site_dir=site_dir))
+                                   wait=not no_wait, quiet=quiet, site_dir=site_dir,
+                                   engine=engine))
     console.print(f"built {s.pages} post{'s' * (s.pages != 1)} into {_shown(s.site)} in "
                   f"{time.perf_counter() - t0:.1f}s: {s.ran} experiment{'s' * (s.ran != 1)} ran, "
                   f"{s.cached} from the cache")
@@ -297,9 +300,11 @@ def diff_cmd(obj: _Ctx, rev: str):
 @main.command()
 @click.option("-p", "--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
               help="The port on 127.0.0.1 to serve on.")
+@click.option("--engine", type=click.Choice(["material", "zensical"]), default=None,
+              help="The site engine (default: [tool.journal] engine in pyproject.toml, else material).")
 @click.pass_obj
 @_guard
-def serve(obj: _Ctx, port: int):
+def serve(obj: _Ctx, port: int, engine: str | None):
     """Preview the site on 127.0.0.1 and rebuild it on every edit.
 
     Prose edits show at once; an experiment whose code or params changed runs
@@ -307,7 +312,7 @@ def serve(obj: _Ctx, port: int):
     the terminal and as a banner on the page."""
     from generator.serve import serve as do_serve
 
-    do_serve(obj.root, port=port)
+    do_serve(obj.root, port=port, engine=engine)
 
 
 @main.command()

@@ -32,7 +32,6 @@ import traceback
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import jinja2
 import jinja2.bccache
@@ -163,12 +162,13 @@ def _cached_templates() -> Iterator[None]:
 class Preview:
     """Builds for the server: fast frozen rebuilds, experiments in a background thread."""
 
-    def __init__(self, root: Path, port: int) -> None:
-        from generator.site import load
+    def __init__(self, root: Path, port: int, engine: str | None = None) -> None:
+        from generator.site import for_journal
 
         self.root = root.resolve()
         self.port = port
-        self.mount = urlsplit(load(self.root).site_url or "/").path or "/"
+        self.engine = for_journal(self.root, engine)
+        self.mount = self.engine.site_path(self.root)
         self.tmp = Path(tempfile.mkdtemp(prefix="journal-serve-"))
         self._count = 0
         self.banner = Banner()
@@ -227,7 +227,8 @@ class Preview:
             t0 = time.perf_counter()
             try:
                 summary = build(self.root, Options(frozen=frozen, keep_going=not frozen, quiet=frozen,
-                                                   wait=not frozen, site_dir=site))
+                                                   wait=not frozen, site_dir=site,
+                                                   engine=self.engine.name))
             except StaleResults as e:
                 stale = [line.strip() for line in str(e).splitlines() if line.startswith("  ")]
                 console.print(f"[yellow]running {len(stale)} stale experiment"
@@ -353,5 +354,5 @@ class Preview:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def serve(root: Path, port: int = 8000) -> None:
-    Preview(root, port).serve()
+def serve(root: Path, port: int = 8000, engine: str | None = None) -> None:
+    Preview(root, port, engine).serve()

@@ -31,4 +31,11 @@ def engine(name: str | None = None) -> Engine:
     raise ValueError(f"unknown site engine {name!r} (known: {', '.join(NAMES)})")
 
 
-__all__ = ["DEFAULT", "NAMES", "Engine", "Material", "build_site", "engine", "load"]
+def for_journal(root, override: str | None = None) -> Engine:
+    """The engine a journal builds with: ``override`` (``--engine``), else ``[tool.journal] engine``."""
+    from generator import config
+
+    return engine(config.choice(root, "engine", NAMES, DEFAULT, override))
+
+
+__all__ = ["DEFAULT", "NAMES", "Engine", "Material", "build_site", "engine", "for_journal", "load"]

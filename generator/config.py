@@ -1,0 +1,66 @@
+"""The journal's settings: the ``[tool.journal]`` table of its ``pyproject.toml``.
+
+Every key is optional; a journal without the table (or without a pyproject.toml)
+gets the defaults. Command-line options override what the table says.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from generator.errors import InputError, Problem
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+
+FILE = "pyproject.toml"
+
+
+def table(root: Path) -> dict[str, Any]:
+    """``[tool.journal]`` as a dict (empty when absent); a clear error when the file is not TOML."""
+    path = root / FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        line = re.search(r"line (\d+)", str(e))
+        raise InputError(Problem(FILE, int(line.group(1)) if line else None, None,
+                                 f"not valid TOML: {e}")) from None
+    tool = data.get("tool", {}).get("journal", {})
+    if not isinstance(tool, dict):
+        raise InputError(Problem(FILE, _line(path, "journal"), "tool.journal", "expected a table"))
+    return tool
+
+
+def choice(root: Path, key: str, options: tuple[str, ...], default: str,
+           override: str | None = None) -> str:
+    """A setting that must be one of ``options``: the override, else the table's, else the default."""
+    if override is not None:
+        if override not in options:
+            raise InputError(Problem("command line", None, f"--{key}",
+                                     f"expected one of {', '.join(options)}, got {override!r}"))
+        return override
+    value = table(root).get(key, default)
+    if value not in options:
+        raise InputError(Problem(FILE, _line(root / FILE, key), f"tool.journal.{key}",
+                                 f"expected one of {', '.join(options)}, got {value!r}"))
+    return value
+
+
+def _line(path: Path, key: str) -> int | None:
+    """The line of ``key = ...`` in the [tool.journal] table, for error messages."""
+    inside = False
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        stripped = text.strip()
+        if stripped.startswith("["):
+            inside = stripped.replace(" ", "").startswith("[tool.journal")
+            if key == "journal" and inside:
+                return number
+        elif inside and re.match(rf"{re.escape(key)}\s*=", stripped):
+            return number
+    return None

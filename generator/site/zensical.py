@@ -1,0 +1,154 @@
+"""Zensical: the Material team's successor to MkDocs, building from the same ``mkdocs.yml``.
+
+Zensical renders the same Markdown dialect as Material for MkDocs (admonitions,
+details, attribute lists, ``#only-light``/``#only-dark`` images), so markup is
+inherited. Building goes through Zensical's public ``zensical.build`` function.
+
+Where Zensical does not (yet) do something the configuration asks for, the
+build says which feature is missing, as a warning; it never fails for it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from generator.errors import InputError, Problem, SiteError
+from generator.progress import console
+from generator.site.material import Material
+
+# MkDocs plugins Zensical implements itself (its documentation, "MkDocs plugins"; version
+# 0.0.73). Zensical ignores every other plugin in mkdocs.yml without a word: the journal
+# names them instead.
+SUPPORTED_PLUGINS = frozenset({
+    "api-autonav", "autorefs", "awesome-nav", "blog", "callouts", "exclude", "gh-admonitions",
+    "glightbox", "include-markdown", "literate-nav", "llmstxt", "macros", "mkdocs-nav-weight",
+    "markdown-exec", "markdownextradata", "meta", "mike", "minify", "mkdocs-audio",
+    "mkdocs-autoapi", "mkdocs-video", "mkdocstrings", "offline", "privacy", "redirects", "rss",
+    "search", "social", "table-reader", "tags",
+})
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_OUTPUT = threading.Lock()   # the build's output is caught at the file descriptors: one at a time
+
+
+class _Loader(yaml.SafeLoader):
+    """Reads mkdocs.yml for the few settings the journal needs, whatever tags it uses."""
+
+
+_Loader.add_multi_constructor("", lambda loader, suffix, node: None)
+
+
+class Zensical(Material):
+    name = "zensical"
+
+    def site_path(self, root: Path) -> str:
+        return urlsplit(str(_settings(root).get("site_url") or "/")).path or "/"
+
+    def build(self, root: Path, *, site_dir: Path | None = None, strict: bool = True) -> Path:
+        try:
+            import zensical
+        except ImportError:
+            raise InputError(Problem("pyproject.toml", None, "tool.journal.engine",
+                                     "the zensical engine needs Zensical: pip install 'journal[zensical]' "
+                                     "(or choose engine = \"material\")")) from None
+        root = root.resolve()
+        settings = _settings(root)
+        configured = (root / str(settings.get("site_dir") or "site")).resolve()
+        target = configured if site_dir is None else Path(site_dir).resolve()
+        # Zensical writes only inside the project's folder: elsewhere, build inside it and move
+        inside = target.is_relative_to(root)
+        out = target if inside else root / ".journal" / "zensical-site"
+        config, temporary = root / "mkdocs.yml", None
+        if out != configured:
+            fd, name = tempfile.mkstemp(prefix=".journal-zensical-", suffix=".yml", dir=root)
+            temporary = Path(name)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                yaml.safe_dump({"INHERIT": "mkdocs.yml", "site_dir": out.relative_to(root).as_posix()}, f)
+            config = temporary
+        try:
+            _call(zensical.build, str(config), {"clean": False, "strict": strict})
+        finally:
+            if temporary is not None:
+                temporary.unlink(missing_ok=True)
+        if not inside:
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.move(str(out), str(target))
+        for feature in missing_features(settings, target):
+            console.print(f"[yellow]warning:[/] zensical: {feature}", markup=True, highlight=False)
+        return target
+
+
+def _settings(root: Path) -> dict:
+    path = root / "mkdocs.yml"
+    if not path.is_file():
+        raise InputError(Problem("mkdocs.yml", None, None, "not found: the journal's site is "
+                                                          "configured in mkdocs.yml"))
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - safe loader
+    except yaml.YAMLError as e:
+        raise InputError(Problem("mkdocs.yml", None, None, f"invalid YAML: {e}")) from None
+    return data if isinstance(data, dict) else {}
+
+
+def _call(build, config: str, options: dict) -> str:
+    """Run Zensical's build with its terminal output caught; raise SiteError if it fails."""
+    with _OUTPUT, tempfile.TemporaryFile() as log:
+        saved = [os.dup(1), os.dup(2)]
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        error = None
+        try:
+            build(config, options)
+        except Exception as e:  # noqa: BLE001 - Zensical reports failures as RuntimeError
+            error = e
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+        log.seek(0)
+        text = _ANSI.sub("", log.read().decode("utf-8", "replace"))
+    if error is not None:
+        detail = "\n".join(line for line in text.splitlines()[-40:]
+                           if line.strip() and not line.startswith(("Build started", "Traceback")))
+        raise SiteError(f"zensical could not build the site: {error}\n{detail}".rstrip())
+    return text
+
+
+def _plugin_names(settings: dict) -> list[str]:
+    names = []
+    for item in settings.get("plugins") or []:
+        if isinstance(item, str):
+            names.append(item)
+        elif isinstance(item, dict):
+            names += [str(k) for k in item]
+    return names
+
+
+def missing_features(settings: dict, site: Path) -> list[str]:
+    """What mkdocs.yml asks for that this Zensical build does not provide, measured on its output."""
+    plugins = _plugin_names(settings)
+    missing = [f"plugin '{name}' is not supported: whatever it adds is missing from this site"
+               for name in plugins if name not in SUPPORTED_PLUGINS]
+    home = site / "index.html"
+    head = home.read_text(encoding="utf-8", errors="replace") if home.is_file() else ""
+    if "rss" in plugins:
+        if not any(site.glob("feed_rss_*.xml")):
+            missing.append("rss: no feed was written")
+        elif "application/rss+xml" not in head:
+            missing.append("rss: the feeds are written, but pages do not link them "
+                           "(no <link rel=\"alternate\"> for feed readers to discover)")
+    if "tags" in plugins and not (site / "tags.json").is_file():
+        missing.append("tags: no tags.json export (the tags pages themselves are built)")
+    return missing
