@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 
@@ -24,6 +25,12 @@ class Problem:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
         key = f" {self.key}:" if self.key else ""
         return f"{where}:{key} {self.message}"
+
+
+def suggest(word: str, options) -> str:
+    """A "did you mean" for a misspelt name, or nothing."""
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 class InputError(JournalError):

@@ -1,13 +1,4 @@
-"""The reference vocabulary of a post body: finding and parsing ``{{ ... }}``.
-
-    {{ mlp.dev_nll }}                  a metric, default format
-    {{ mlp.dev_nll:.3f }}              a metric, Python format spec
-    {{ param mlp.steps }}              a parameter's value
-    {{ figure moons.boundary "A caption" }}
-    {{ table mlp fourgram : train_nll dev_nll:.3f }}
-    {{ chart mlp.train_loss mlp.dev_loss baseline=fourgram.dev_nll logy "A caption" }}
-    {{ text mlp.samples }}             a text artifact as a code block
-    {{ provenance }}                   the provenance box (also added at the end)
+"""Finding ``{{ ... }}`` in a post body; each kind in ``generator.kinds`` reads its own.
 
 An experiment of another post is named ``<slug>/<name>``: ``{{ week-1/mlp.dev_nll }}``.
 Fenced code, inline code and math are never scanned; ``\\{{`` writes a literal ``{{``.
@@ -23,15 +14,14 @@ _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _REF = re.compile(r"(?<!\\)\{\{(.*?)\}\}")
 _INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1")
 _INLINE_MATH = re.compile(r"\$\$.+?\$\$|(?<![\\$])\$(?!\s)[^$\n]+?(?<![\s\\])\$(?!\d)|\\\(.+?\\\)")
-_EXP = r"(?:[a-z0-9][a-z0-9-]*/)?[A-Za-z_][A-Za-z0-9_]*"
-_METRIC = re.compile(rf"^({_EXP})\.([A-Za-z0-9][A-Za-z0-9_.-]*?)(?::(.+))?$")
-_DOTTED = re.compile(rf"^({_EXP})\.([A-Za-z0-9][A-Za-z0-9_.-]*)$")
-KINDS = ("param", "figure", "table", "chart", "text", "provenance")
+EXP = r"(?:[a-z0-9][a-z0-9-]*/)?[A-Za-z_][A-Za-z0-9_]*"      # an experiment, maybe slug/name
+METRIC = re.compile(rf"^({EXP})\.([A-Za-z0-9][A-Za-z0-9_.-]*?)(?::(.+))?$")
+DOTTED = re.compile(rf"^({EXP})\.([A-Za-z0-9][A-Za-z0-9_.-]*)$")
 
 
 @dataclass(frozen=True)
 class Ref:
-    kind: str                   # metric, param, figure, table, chart, text, provenance
+    kind: str                   # a word of generator.kinds.KINDS
     line: int                   # line in the post file
     source: str                 # the text between the braces
     start: int                  # offsets in the body line, for substitution
@@ -100,81 +90,31 @@ def scan(body: str, first_line: int) -> tuple[list[list[Ref] | None], list[RefSy
 
 
 def parse(source: str, line: int, start: int = 0, end: int = 0, block: bool = False) -> Ref:
+    """One reference; the kind its first word names (see ``generator.kinds``) reads the rest."""
+    from generator.kinds import KINDS, WORDS
+
     if not source:
         raise RefSyntaxError(line, "empty reference {{ }}")
     word = source.split(None, 1)[0]
-    if word not in KINDS:
-        m = _METRIC.match(source)
-        if not m or " " in source.split(":", 1)[0]:
-            raise RefSyntaxError(line, f"cannot read '{{{{ {source} }}}}': expected a metric such as "
-                                       f"{{{{ mlp.dev_nll:.3f }}}} or one of: {', '.join(KINDS)}")
-        fmt = m.group(3).strip() if m.group(3) else None
-        _check_format(fmt, line)
-        return Ref("metric", line, source, start, end, (m.group(1),), (m.group(2),), (fmt,),
-                   block=block)
+    if word not in WORDS:
+        fields = KINDS["metric"].parse(source, [], "", line)
+        return Ref("metric", line, source, start, end, block=block, **fields)
+    kind = KINDS[word]
     try:
         args = shlex.split(source[len(word):], posix=True)
     except ValueError as e:
         raise RefSyntaxError(line, f"cannot read '{{{{ {source} }}}}': {e}") from None
     caption = ""
-    if word in ("figure", "chart", "table"):
+    if kind.captioned:
         quoted = re.search(r"\"([^\"]*)\"|'([^']*)'", source)
         if quoted:
             caption = quoted.group(1) if quoted.group(1) is not None else quoted.group(2)
             args = [a for a in args if a != caption]
-    if word == "provenance":
-        if args:
-            raise RefSyntaxError(line, "{{ provenance }} takes nothing")
-        return Ref("provenance", line, source, start, end, block=block)
-    if word in ("param", "figure", "text"):
-        if len(args) != 1 or not _DOTTED.match(args[0]):
-            example = {"param": "{{ param mlp.steps }}", "figure": '{{ figure moons.boundary "Caption" }}',
-                       "text": "{{ text mlp.samples }}"}[word]
-            raise RefSyntaxError(line, f"'{{{{ {source} }}}}': expected {example}")
-        m = _DOTTED.match(args[0])
-        return Ref(word, line, source, start, end, (m.group(1),), (m.group(2),), caption=caption,
-                   block=block)
-    if word == "table":
-        if ":" not in args:
-            raise RefSyntaxError(line, f"'{{{{ {source} }}}}': expected "
-                                       "{{ table exp1 exp2 : metric1 metric2:.3f }}")
-        i = args.index(":")
-        exps, cols = args[:i], args[i + 1:]
-        if not exps or not cols:
-            raise RefSyntaxError(line, "a table needs experiments before ':' and metrics after it")
-        names, fmts = [], []
-        for c in cols:
-            n, _, f = c.partition(":")
-            _check_format(f or None, line)
-            names.append(n)
-            fmts.append(f or None)
-        for e in exps:
-            if not re.fullmatch(_EXP, e):
-                raise RefSyntaxError(line, f"'{e}' is not an experiment name")
-        return Ref("table", line, source, start, end, tuple(exps), tuple(names), tuple(fmts),
-                   caption=caption, block=block)
-    # chart
-    series, options = [], {}
-    for a in args:
-        if "=" in a:
-            k, _, v = a.partition("=")
-            if k != "baseline" or not _DOTTED.match(v):
-                raise RefSyntaxError(line, f"chart option '{a}': expected baseline=exp.metric")
-            options[k] = _DOTTED.match(v).groups()
-        elif a in ("logy", "logx"):
-            options[a] = True
-        elif _DOTTED.match(a):
-            series.append(_DOTTED.match(a).groups())
-        else:
-            raise RefSyntaxError(line, f"chart: cannot read '{a}' (expected exp.series, "
-                                       "baseline=exp.metric, logy or a \"caption\")")
-    if not series:
-        raise RefSyntaxError(line, "a chart needs at least one series, e.g. {{ chart mlp.train_loss }}")
-    return Ref("chart", line, source, start, end, tuple(e for e, _ in series),
-               tuple(n for _, n in series), caption=caption, options=options, block=block)
+    fields = kind.parse(source, args, caption, line)
+    return Ref(word, line, source, start, end, block=block, **fields)
 
 
-def _check_format(fmt: str | None, line: int) -> None:
+def check_format(fmt: str | None, line: int) -> None:
     if fmt is None:
         return
     try:

@@ -156,3 +156,14 @@ def test_scan_skips_code_and_math():
 ])
 def test_number_formatting(value, spec, text):
     assert fmt_number(value, spec) == text
+
+
+def test_every_reference_kind_parses_its_example_and_is_documented():
+    from generator.kinds import KINDS
+    from generator.refs import parse
+
+    docs = (Path(__file__).parent.parent / "docs" / "reference.md").read_text()
+    for word, kind in KINDS.items():
+        ref = parse(kind.example[2:-2].strip(), 1)
+        assert ref.kind == word
+        assert f"`{kind.example}`" in docs, f"docs/reference.md does not show {kind.example}"

@@ -1,0 +1,60 @@
+"""``{{ table mlp fourgram : train_nll dev_nll:.3f }}``: one row per experiment, one column per metric."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from generator.errors import suggest
+from generator.kinds import Kind, Need
+from generator.numbers import fmt_number
+from generator.refs import EXP, RefSyntaxError, check_format
+
+
+class Table(Kind):
+    word = "table"
+    example = "{{ table mlp fourgram : train_nll dev_nll:.3f }}"
+    captioned = True
+
+    def parse(self, source, args, caption, line):
+        if ":" not in args:
+            raise RefSyntaxError(line, f"'{{{{ {source} }}}}': expected "
+                                       "{{ table exp1 exp2 : metric1 metric2:.3f }}")
+        i = args.index(":")
+        exps, cols = args[:i], args[i + 1:]
+        if not exps or not cols:
+            raise RefSyntaxError(line, "a table needs experiments before ':' and metrics after it")
+        names, fmts = [], []
+        for c in cols:
+            n, _, f = c.partition(":")
+            check_format(f or None, line)
+            names.append(n)
+            fmts.append(f or None)
+        for e in exps:
+            if not re.fullmatch(EXP, e):
+                raise RefSyntaxError(line, f"'{e}' is not an experiment name")
+        return {"exps": tuple(exps), "names": tuple(names), "fmt": tuple(fmts), "caption": caption}
+
+    def needs(self, ref):
+        return [Need(e, n, "metric") for e in ref.exps for n in ref.names]
+
+    def render(self, ref, page):
+        header = "| experiment | " + " | ".join(html.escape(n) for n in ref.names) + " |"
+        rule = "|---|" + "---:|" * len(ref.names)
+        rows = []
+        for exp in ref.exps:
+            run, res = page.result(ref, exp)
+            cells = []
+            for name, spec in zip(ref.names, ref.fmt):
+                if res is None:
+                    cells.append("⚠ no result")
+                    continue
+                metrics = res.metrics
+                if name not in metrics:
+                    page.bad(ref, f"{exp} ({run.function}) reported no metric '{name}'{suggest(name, metrics)}")
+                    cells.append("")
+                    continue
+                cells.append(html.escape(fmt_number(metrics[name], spec)))
+            rows.append(f"| {html.escape(exp)} | " + " | ".join(cells) + " |")
+        caption = f"\n\n_{html.escape(ref.caption)}_" if ref.caption else ""
+        return "\n".join([header, rule, *rows]) + caption
