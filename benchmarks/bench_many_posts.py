@@ -50,6 +50,7 @@ def fresh(root: Path, posts: int) -> bool:
 
 
 def fill(root: Path, how: str, jobs: int) -> None:
+    from generator.backends.local import LocalBackend
     from generator.build import Journal
     from generator.execute import Executor
     from generator.progress import reporter
@@ -61,9 +62,9 @@ def fill(root: Path, how: str, jobs: int) -> None:
         journal = Journal(root)
         _, the_plan = journal.read()
         runs = list(the_plan.runs)
-        ex = Executor(journal.store_for, journal.root, journal.logs, jobs=jobs,
+        backend = LocalBackend(jobs, ctx=mp.get_context("fork"))  # the same worker, started by fork
+        ex = Executor(journal.store_for, journal.root, journal.logs, backend=backend,
                       reporter=reporter(len(runs), quiet=True))
-        ex.ctx = mp.get_context("fork")  # the same worker function, started by fork
         outcomes = ex.run_all(runs)
         journal.store.write_index(runs)
         failed = [o for o in outcomes if o.status.value != "ran"]

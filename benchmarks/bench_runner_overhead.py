@@ -42,6 +42,7 @@ def main() -> None:
                  "# Only\n\nThe loss reached {{ tiny.final:.4f }}.\n")
     sys.path.insert(0, str(root))
     try:
+        from generator.backends.local import LocalBackend
         from generator.build import Journal, Options, build
         from generator.execute import Executor, git_commit
         from generator.handle import RunHandle
@@ -64,7 +65,7 @@ def main() -> None:
 
         def executor() -> None:
             journal.store.clean_staging()
-            ex = Executor(journal.store_for, journal.root, journal.logs, jobs=1,
+            ex = Executor(journal.store_for, journal.root, journal.logs, backend=LocalBackend(1),
                           reporter=reporter(1, quiet=True))
             (outcome,) = ex.run_all([run])
             if outcome.status.value != "ran":

@@ -6,7 +6,6 @@ before the site is written.
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,11 +153,13 @@ def build(root: Path, opts: Options = Options()) -> Summary:
 
 
 def _execute(journal: Journal, runs: list[Run], opts: Options) -> list[Outcome]:
-    jobs = opts.jobs or os.cpu_count() or 1
+    from generator.backends.local import LocalBackend, usable_cores
+
+    backend = LocalBackend(opts.jobs or usable_cores())
     rep = reporter(len(runs), quiet=opts.quiet)
     rep.begin()
     try:
-        return Executor(journal.store_for, journal.root, journal.logs, jobs=jobs,
+        return Executor(journal.store_for, journal.root, journal.logs, backend=backend,
                         reporter=rep).run_all(runs)
     finally:
         rep.close()

@@ -1,0 +1,78 @@
+"""The seam between the build and the machines experiments run on.
+
+The build hands a backend jobs with ``submit``, then calls ``poll`` until every
+job has ``Finished``; it may ``cancel`` one (a timeout) or ``close`` the backend
+(done, or Ctrl-C: everything still in flight is stopped). When a job finishes,
+its staging folder on this machine holds what the run wrote (``log.txt``,
+``metrics.json``, ``series.json``, figures, artifacts); the build, not the
+backend, seals it into the results store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from generator.worker import Job, Outcome
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one experiment asks for (front matter ``resources:``)."""
+
+    cpus: float | None = None    # cores (local: torch/BLAS threads); None: the backend decides
+    gpus: float = 0
+    memory: int | None = None    # bytes
+
+    def __bool__(self) -> bool:
+        return self.cpus is not None or bool(self.gpus) or self.memory is not None
+
+
+@dataclass(frozen=True)
+class Started:
+    job: str                     # Job.id
+    node: str = ""               # where it runs, when the backend knows
+
+
+@dataclass(frozen=True)
+class Progress:
+    job: str
+    step: int
+    total: int | None
+
+
+@dataclass(frozen=True)
+class Finished:
+    job: str
+    outcome: Outcome
+
+
+Event = Started | Progress | Finished
+
+
+@dataclass
+class Request:
+    """A job with what it asks of the machine it runs on."""
+
+    job: Job
+    resources: Resources = field(default_factory=Resources)
+    extra: dict[str, Any] = field(default_factory=dict)  # backend-specific (key inputs...)
+
+
+class Backend(Protocol):
+    name: str
+
+    def check(self, requests: list[Request]) -> list[tuple[Request, str, str]]:
+        """Before anything runs: (request, resource key, why) for each that cannot run here."""
+
+    def submit(self, request: Request) -> None:
+        """Queue a job; its staging folder (``job.staging``) exists and is empty."""
+
+    def poll(self, timeout: float) -> list[Event]:
+        """What happened since the last call; waits up to ``timeout`` seconds for something."""
+
+    def cancel(self, job_id: str) -> None:
+        """Stop one job at once (a timeout); no ``Finished`` follows for it."""
+
+    def close(self) -> None:
+        """Stop everything still queued or running and let go of the machines."""
