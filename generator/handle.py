@@ -36,7 +36,7 @@ def _check_name(kind: str, name: str) -> str:
 
 
 def _finite(name: str, value: Any) -> float | int | str | bool:
-    """Metric values are numbers (NaN and inf are kept as such), bools or short strings."""
+    """Metric values are numbers (NaN and ±inf are kept as such until ``finish``), bools or strings."""
     if isinstance(value, bool) or isinstance(value, str):
         return value
     try:
@@ -173,14 +173,16 @@ class RunHandle:
             raise TypeError(
                 f"an experiment returns None or a dict of metrics, not {type(returned).__name__}"
             )
-        bad = [k for k, v in self._metrics.items() if isinstance(v, float) and not math.isfinite(v)]
+        # ±inf is a result (a model that gives an unseen pair probability 0 has an
+        # infinite NLL); NaN is not: something diverged or divided 0 by 0.
+        bad = [k for k, v in self._metrics.items() if isinstance(v, float) and math.isnan(v)]
         if bad:
             raise ValueError(
-                f"metric {', '.join(repr(k) for k in sorted(bad))} is not a finite number "
-                f"({', '.join(str(self._metrics[k]) for k in sorted(bad))}): the run diverged or "
-                "divided by zero; report a finding such as divergence as a bool or a string"
+                f"metric {', '.join(repr(k) for k in sorted(bad))} is not a finite number (nan): "
+                "the run diverged or divided zero by zero (±inf is kept as a result, NaN never is); "
+                "report a finding such as divergence as a bool or a string"
             )
-        metrics = dict(sorted(self._metrics.items()))
+        metrics = {k: _json_number(v) for k, v in sorted(self._metrics.items())}
         (self.out_dir / "metrics.json").write_text(
             json.dumps(metrics, indent=2, allow_nan=False) + "\n", encoding="utf-8"
         )
@@ -197,7 +199,10 @@ class RunHandle:
 
 
 def _json_number(value: Any) -> Any:
-    """JSON has no NaN or inf: store them as strings that read back as floats."""
+    """JSON has no NaN or inf: store them as strings ("nan", "inf", "-inf").
+
+    A metric is never NaN (``finish`` refuses it); ``store.Result`` reads a metric's
+    "inf" and "-inf" back as floats."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)  # "nan", "inf", "-inf"
     return value

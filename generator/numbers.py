@@ -14,10 +14,10 @@ def fmt_number(value: Any, spec: str | None = None) -> str:
             pass
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
+    if isinstance(value, float) and not math.isfinite(value):  # whatever the format
+        return {"nan": "NaN", "inf": "∞", "-inf": "−∞"}[str(value)]
     if spec:
         return format(value, spec)
-    if isinstance(value, float) and not math.isfinite(value):
-        return {"nan": "NaN", "inf": "∞", "-inf": "−∞"}[str(value)]
     if isinstance(value, int):
         return f"{value:,}"
     if value != 0 and abs(value) >= 1000:

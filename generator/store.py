@@ -22,6 +22,7 @@ import errno
 import fcntl
 import hashlib
 import json
+import math
 import os
 import shutil
 import time
@@ -54,7 +55,9 @@ class Result:
 
     @cached_property
     def metrics(self) -> dict[str, Any]:
-        return _read_json(self.path / "metrics.json", {})
+        """The final metrics; ±inf, stored as the strings "inf" and "-inf", as floats."""
+        return {k: _INFINITE.get(v, v) if isinstance(v, str) else v
+                for k, v in _read_json(self.path / "metrics.json", {}).items()}
 
     @cached_property
     def series(self) -> dict[str, list[list[float]]]:
@@ -77,6 +80,9 @@ class Result:
 
     def artifact_text(self, name: str) -> str:
         return (self.path / "artifacts" / f"{name}.txt").read_text(encoding="utf-8")
+
+
+_INFINITE = {"inf": math.inf, "-inf": -math.inf}  # JSON has no infinity: see handle._json_number
 
 
 def _read_json(path: Path, default: Any) -> Any:

@@ -153,6 +153,7 @@ def test_scan_skips_code_and_math():
     (2.45678, None, "2.457"), (0.123456, None, "0.123"), (11897, None, "11,897"),
     (12345.6, None, "12,346"), (0.00012, None, "1.20e-04"), (0.5, ".1%", "50.0%"),
     (float("nan"), None, "NaN"), ("nan", None, "NaN"), (True, None, "True"), ("<b>", None, "<b>"),
+    (float("inf"), ".3f", "∞"), (float("-inf"), ".1%", "−∞"), ("inf", None, "∞"),
 ])
 def test_number_formatting(value, spec, text):
     assert fmt_number(value, spec) == text

@@ -117,3 +117,21 @@ def test_wavenet_trains_and_reports(project):
     assert set(read_series(project)) == {"train_loss", "dev_loss"}
     samples = (project / "out" / "artifacts" / "samples.txt").read_text().split()
     assert samples and all(set(w) <= set("abdeklmno") for w in samples)
+
+
+# -- infinite metrics --------------------------------------------------------------------
+
+def test_an_infinite_metric_is_a_result_rendered_as_infinity(journal):
+    journal.write("experiments/limits.py", """
+        def unseen(run, *, sign: float = 1.0):
+            return {"nll": sign * float("inf"), "finite": 2.5}
+    """)
+    journal.post("week-1", """
+        up: {run: limits.unseen}
+        down: {run: limits.unseen, params: {sign: -1.0}}
+    """, "Dev NLL {{ up.nll:.3f }} and {{ down.nll }}.\n\n{{ table up down : nll:.2f finite }}\n")
+    assert journal.build().ran == 2
+    html = journal.html("week-1")
+    assert "Dev NLL ∞ and −∞." in html
+    assert html.count("∞") == 4
+    assert journal.build().ran == 0  # stored and read back, not re-run
