@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from generator import escape
 from generator.errors import InputError, Problem, suggest
 from generator.kinds import KINDS
 from generator.numbers import fmt_duration, fmt_number
@@ -71,6 +72,12 @@ def check(posts: list[Post], plan: Plan) -> dict[str, list[list[Ref] | None]]:
         lines, errors = scan(post.body, post.body_line)
         scanned[post.rel] = lines
         problems += [Problem(post.rel, e.line, None, str(e)) for e in errors]
+        for i, (text, refs) in enumerate(zip(post.body.split("\n"), lines)):
+            scheme = escape.unsafe_link(text) if refs is not None else None  # None: code
+            if scheme:
+                problems.append(Problem(post.rel, post.body_line + i, None,
+                                        f"a link to a '{scheme}:' URL: only {', '.join(escape.SAFE_SCHEMES)} "
+                                        "and relative links may appear on a page"))
         for refs in lines:
             for ref in refs or ():
                 problems += _check_ref(post, plan, slugs, ref)
@@ -165,7 +172,7 @@ class _Renderer:
                 "|---|---|---|---|---|---:|---|---|---|---|"]
         for name, run in runs.items():
             res = self.results.get(run.key)
-            params = html.escape(", ".join(f"{k}={json.dumps(v)}" for k, v in run.params.items()))
+            params = escape.inline(", ".join(f"{k}={json.dumps(v)}" for k, v in run.params.items()))
             if res is None:
                 rows.append(f"| {name} | `{run.function}` | {params} | `{run.short}` | ⚠ no result "
                             "| | | | | |")
@@ -173,9 +180,9 @@ class _Renderer:
             p = res.provenance
             source = "this build" if run.key in self.ran else "cache"
             rows.append(
-                f"| {name} | `{run.function}` | {params} | `{run.short}` | {p.get('date', '')[:10]} "
-                f"| {fmt_duration(float(p.get('duration_s', 0)))} | {html.escape(str(p.get('device', '')))} "
-                f"| {p.get('torch') or '—'} | `{p.get('git_commit', '')}` | {source} |")
+                f"| {name} | `{run.function}` | {params} | `{run.short}` | {escape.inline(str(p.get('date', ''))[:10])} "
+                f"| {fmt_duration(float(p.get('duration_s', 0)))} | {escape.inline(p.get('device', ''))} "
+                f"| {escape.inline(p.get('torch') or '—')} | {escape.code(p.get('git_commit', ''))} | {source} |")
         return self.site.details("info", "Provenance: where these numbers come from", "\n".join(rows))
 
 
@@ -220,7 +227,7 @@ def _page_text(post: Post, r: _Renderer, body: str, quick: bool) -> str:
                                 "--quick`: experiments ran with their `quick:` settings, so numbers and "
                                 "plots are rough. Run `journal build` for the real results."))
     for exp, why in r.broken.items():
-        first = html.escape(why.strip().splitlines()[0] if why.strip() else "no result")
+        first = escape.inline(why.strip().splitlines()[0] if why.strip() else "no result")
         boxes.append(r.site.box("failure", f"No result for experiment {html.escape(exp)}",
                                 f"Its numbers and figures are missing from this page: {first}"))
     # the boxes go after the first heading (or at the top), before the prose
@@ -287,7 +294,7 @@ def weeks(posts: list[Post], plan: Plan, results: dict[str, Result], site: Engin
             res = results.get(run.key) if run else None
             if res is None or ref.names[0] not in res.metrics:
                 continue
-            values.append(f"{ref.exps[0]} {ref.names[0]} **{html.escape(fmt_number(res.metrics[ref.names[0]], ref.fmt[0]))}**")
+            values.append(f"{ref.exps[0]} {ref.names[0]} **{escape.inline(fmt_number(res.metrics[ref.names[0]], ref.fmt[0]))}**")
         if values:
             line += " — " + ", ".join(values)
         if post.meta.get("description"):

@@ -7,7 +7,9 @@ as tests/test_bad_input.py does.
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -19,7 +21,9 @@ import pytest
 from test_bad_input import built, fm  # noqa: F401 - the journal built once, front matter
 
 LIFECYCLE = '''
+import html
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -148,3 +152,64 @@ def test_children_of_an_interrupted_run_are_gone(copy):
     assert _gone_within(pid, 1.0)
     tmp = copy.root / "results" / ".tmp"
     assert not tmp.exists() or not any(tmp.iterdir())
+
+
+# -- result strings are data: escaped for HTML and Markdown wherever they reach a page ----
+
+ATTACK = '''
+def strings(run):
+    run.metric("label", "[click](javascript:alert(1)) <b>bold</b> **strong**")
+    run.metric("cell", "a | 0.123")
+    run.artifact("snip", 'before\\n--8<-- "mkdocs.yml"\\nafter')
+    return {"v": 7}
+'''
+
+ATTACK_POST = """# Attack
+
+Label: {{ b.label }}
+
+{{ table b : cell v }}
+
+{{ text b.snip }}
+"""
+
+
+def _cells(page: str) -> list[list[str]]:
+    rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)
+    return [[html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+             for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)] for row in rows]
+
+
+def test_result_strings_form_no_markup_anywhere(copy):
+    copy.write("experiments/attack.py", ATTACK)
+    copy.write("posts/attack.md", fm("  b: {run: attack.strings}\n", ATTACK_POST,
+                                     head="date: 2024-07-11\nheadline: [b.label]\n"))
+    r = copy.cli("build")
+    assert r.returncode == 0, r.stdout + r.stderr
+    site = copy.root / "site"
+    pages = {p.relative_to(site).as_posix(): p.read_text(encoding="utf-8") for p in site.rglob("*.html")}
+    post = next(text for rel, text in pages.items() if rel.endswith("attack/index.html"))
+    shown = "[click](javascript:alert(1)) <b>bold</b> **strong**"
+    # home page (headline), blog index, archive and the post all show the string as text
+    for rel in ("index.html", "blog/index.html", "blog/archive/2024/index.html"):
+        assert shown in html.unescape(re.sub(r"<[^>]+>", "", pages[rel])), rel
+    assert shown in html.unescape(re.sub(r"<[^>]+>", "", post))
+    for rel, text in pages.items():
+        assert not re.search(r"""(href|src)\s*=\s*["']?\s*javascript:""", text, re.I), rel
+        assert "<b>bold</b>" not in text and "<strong>strong</strong>" not in text, rel
+    # the | stays inside its cell
+    table = next(rows for rows in [_cells(post)] if rows)
+    assert ["b", "a | 0.123", "7"] in table, table
+    # the snippet line is shown, not expanded: mkdocs.yml is not published
+    assert '--8<-- "mkdocs.yml"' in html.unescape(post)
+    assert "site_name" not in post and "markdown_extensions" not in post
+
+
+def test_links_with_unsafe_schemes_are_refused(copy):
+    copy.write("posts/bad.md", fm("  b: {run: toy.square}\n",
+                                  "Fine [a](https://example.org) and [b](../x.md).\n"
+                                  "Bad [c](JavaScript:alert(1)).\n"))
+    r = copy.cli("build")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "posts/bad.md:7: a link to a 'javascript:' URL" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr

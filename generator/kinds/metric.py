@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import html
-
+from generator import escape
 from generator.errors import suggest
 from generator.kinds import Kind
 from generator.numbers import fmt_number
@@ -38,4 +37,4 @@ class Metric(Kind):
             text = fmt_number(metrics[name], spec)
         except ValueError as e:
             return page.bad(ref, f"format '{spec}' does not fit {metrics[name]!r}: {e}")
-        return html.escape(text)
+        return escape.inline(text)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import html
-
+from generator import escape
 from generator.errors import suggest
 from generator.kinds import OneName
 from generator.numbers import fmt_number
@@ -24,5 +23,5 @@ class Param(OneName):
         run = page.run(ref.exps[0])
         value = run.params[ref.names[0]]
         if isinstance(value, list):
-            return html.escape(", ".join(fmt_number(v) for v in value))
-        return html.escape(fmt_number(value))
+            return escape.inline(", ".join(fmt_number(v) for v in value))
+        return escape.inline(fmt_number(value))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 
+from generator import escape
 from generator.errors import suggest
 from generator.kinds import Kind, Need
 from generator.numbers import fmt_number
@@ -54,7 +55,7 @@ class Table(Kind):
                     page.bad(ref, f"{exp} ({run.function}) reported no metric '{name}'{suggest(name, metrics)}")
                     cells.append("")
                     continue
-                cells.append(html.escape(fmt_number(metrics[name], spec)))
+                cells.append(escape.inline(fmt_number(metrics[name], spec)))
             rows.append(f"| {html.escape(exp)} | " + " | ".join(cells) + " |")
         caption = f"\n\n_{html.escape(ref.caption)}_" if ref.caption else ""
         return "\n".join([header, rule, *rows]) + caption

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from generator import escape
 from generator.errors import suggest
 from generator.kinds import OneName
 
@@ -20,8 +21,4 @@ class Text(OneName):
             return page.bad(ref, f"{run.function} saved no text artifact '{name}'"
                                  f"{suggest(name, res.artifacts)} (it saved: "
                                  f"{', '.join(res.artifacts) or 'none'})")
-        body = res.artifact_text(name).rstrip("\n")
-        fence = "```"
-        while fence in body:
-            fence += "`"
-        return f"{fence}text\n{body}\n{fence}"
+        return escape.block(res.artifact_text(name).rstrip("\n"))
