@@ -39,6 +39,7 @@ STARTER = PACKAGE / "templates" / "starter"
 SHIPPED = ("docs/reference.md", "docs/progress.md", "docs/tags.md", "docs/blog/index.md", "docs/assets",
            ".github/workflows/pages.yml", ".gitignore", "experiments/makemore/data.py")
 EXAMPLE = ("posts", "experiments", "results")
+TOOL_ONLY_PAGE = "tutorial.md"
 FIRST_POST = ("posts/week-1.md", "experiments/bigram.py")   # only into a journal without posts
 # What may already be in a folder before it becomes a journal (a fresh GitHub repository).
 PRE_EXISTING = {".git", ".gitignore", ".gitattributes", "README", "README.md", "LICENSE", "LICENSE.md",
@@ -153,6 +154,8 @@ def site_config(text: str, settings: Settings, author: str) -> str:
     while lines and lines[0].startswith("#"):      # the tool's own comment about its URLs
         lines.pop(0)
     body = "".join(lines)
+    # the tool's tutorial is a page of the tool's site, not of a journal's
+    body = re.sub(rf"(?m)^[ \t]*- [^\n]*: {re.escape(TOOL_ONLY_PAGE)}\n", "", body)
     for key, value in values.items():
         body, n = re.subn(rf"(?m)^{key}:.*$", lambda _m, k=key, v=value: f"{k}: {v}", body, count=1)
         if not n:
