@@ -129,8 +129,7 @@ def build(root: Path, opts: Options = Options()) -> Summary:
                     failures[o.run.key] = o.error
                     summary.failed.append(o)
             # every post's experiment, not one per key: two posts may share a result
-            journal.store.write_index([r for runs in the_plan.by_post.values()
-                                       for r in runs.values() if not r.quick])
+            journal.store.write_index([r for r in the_plan.every_run() if not r.quick])
         elif not opts.quiet:
             console.print(f"all {len(the_plan.runs)} experiments are fresh: nothing to run")
         if summary.failed and not opts.keep_going:
@@ -191,7 +190,7 @@ def status(root: Path, posts: tuple[str, ...] = ()) -> list[StatusLine]:
     for rel, post_runs in the_plan.by_post.items():
         if rel not in chosen:
             continue
-        for run in post_runs.values():
+        for run in (r for first in post_runs.values() for r in the_plan.replicas(first)):
             state, reasons, _ = journal.store.state(run, check_files=True)
             out.append(StatusLine(run, state, tuple(reasons)))
     return out

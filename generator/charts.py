@@ -47,11 +47,16 @@ def _cached(cache: Path, digest: str, draw: Callable) -> tuple[Path, Path]:
 
 
 def draw_chart(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path, Path]:
-    """Series against steps, with an optional horizontal baseline."""
+    """Series against steps, with an optional horizontal baseline. A line may carry a band
+    ``[[step, low, high], ...]`` (the spread over seeds), drawn shaded in its colour."""
     def draw(ax) -> None:
-        for label, points in spec["lines"]:
-            ax.plot([p[0] for p in points], [float(p[1]) for p in points], label=label,
-                    linewidth=1.4)
+        for label, points, *band in spec["lines"]:
+            (line,) = ax.plot([p[0] for p in points], [float(p[1]) for p in points], label=label,
+                              linewidth=1.4)
+            if band and band[0]:  # seeds: mean ± sd at each step
+                ax.fill_between([b[0] for b in band[0]], [b[1] for b in band[0]],
+                                [b[2] for b in band[0]], color=line.get_color(), alpha=0.2,
+                                linewidth=0)
         if spec.get("baseline"):
             label, value = spec["baseline"]
             ax.axhline(value, color="black", linestyle="--", linewidth=1.1,

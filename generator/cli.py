@@ -143,10 +143,10 @@ def status(obj: _Ctx, posts, explain: bool):
 
     colour = {State.FRESH: "green", State.STALE: "yellow", State.MISSING: "red", State.CORRUPT: "red"}
     lines = do_status(obj.root, tuple(posts))
-    width = max((len(f"{line.run.post}:{line.run.name}") for line in lines), default=0)
+    width = max((len(line.run.label) for line in lines), default=0)
     for line in lines:
         r = line.run
-        out.print(f"[{colour[line.state]}]{line.state.value:8}[/] {f'{r.post}:{r.name}':<{width}}  "
+        out.print(f"[{colour[line.state]}]{line.state.value:8}[/] {r.label:<{width}}  "
                   f"{r.function} [dim]{r.short}[/]", highlight=False)
         if explain and line.reasons and line.state is not State.FRESH:
             for reason in line.reasons:

@@ -10,7 +10,7 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,8 @@ from generator.posts import Post
 KEY_FORMAT = "journal-key-1"   # bump when what a key hashes changes
 DEFAULT_TIMEOUT = 30 * 60.0    # seconds; long enough for a week's largest CPU run
 DEVICES = ("auto", "cpu", "cuda", "mps")
-EXPERIMENT_KEYS = {"run", "params", "quick", "timeout", "seed", "device", "data"}
+EXPERIMENT_KEYS = {"run", "params", "quick", "timeout", "seed", "seeds", "device", "data"}
+MAX_SEEDS = 64
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m(?!s))?\s*"
                        r"(?:(\d+(?:\.\d+)?)s)?\s*$")
@@ -45,6 +46,7 @@ class Run:
     quick: bool = False
     key: str = ""
     inputs: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    seeds: tuple[int, ...] = ()   # `seeds:` given: every seed of the experiment, this one among them
 
     @property
     def short(self) -> str:
@@ -52,15 +54,26 @@ class Run:
 
     @property
     def label(self) -> str:
-        return f"{self.post}:{self.name}"
+        """post:name; a seed after the first adds @seed=N (the first keeps the unseeded label)."""
+        extra = f"@seed={self.seed}" if self.seeds and self.seed != self.seeds[0] else ""
+        return f"{self.post}:{self.name}{extra}"
 
 
 @dataclass(frozen=True)
 class Plan:
     """Per post, its experiments by name; and the distinct runs (one per key)."""
 
-    by_post: dict[str, dict[str, Run]]
+    by_post: dict[str, dict[str, Run]]     # an experiment with seeds: the run of its first seed
     runs: tuple[Run, ...]
+    seeded: dict[tuple[str, str], tuple[Run, ...]] = field(default_factory=dict)  # (post, name) -> runs
+
+    def replicas(self, run: Run) -> tuple[Run, ...]:
+        """The runs of every seed of ``run``'s experiment (only ``run`` when it has one seed)."""
+        return self.seeded.get((run.post, run.name), (run,))
+
+    def every_run(self) -> list[Run]:
+        """Every post's every experiment and seed (a key may repeat across posts)."""
+        return [r for runs in self.by_post.values() for run in runs.values() for r in self.replicas(run)]
 
 
 def parse_duration(value: Any) -> float:
@@ -214,11 +227,22 @@ def plan(posts: list[Post], root: Path, *, quick: bool = False) -> Plan:
                 runs[name] = run
     if problems:
         raise InputError(problems)
+    seeded = {(run.post, run.name): _replicas(run)
+              for runs in by_post.values() for run in runs.values() if run.seeds}
+    the_plan = Plan(by_post, (), seeded)
     distinct: dict[str, Run] = {}
-    for runs in by_post.values():
-        for run in runs.values():
-            distinct.setdefault(run.key, run)
-    return Plan(by_post, tuple(distinct.values()))
+    for run in the_plan.every_run():
+        distinct.setdefault(run.key, run)
+    return Plan(by_post, tuple(distinct.values()), seeded)
+
+
+def _replicas(run: Run) -> tuple[Run, ...]:
+    """One run per seed; each key is exactly what the experiment with that one seed would have."""
+    out = []
+    for seed in run.seeds:
+        inputs = {**run.inputs, "seed": seed}
+        out.append(replace(run, seed=seed, inputs=inputs, key=make_key(inputs)))
+    return tuple(out)
 
 
 def _plan_one(post: Post, name: Any, spec: Any, root: Path, quick: bool,
@@ -283,6 +307,7 @@ def _plan_one(post: Post, name: Any, spec: Any, root: Path, quick: bool,
         seed = params.pop("seed")
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
             bad(("params", "seed"), f"must be an integer from 0 to 2**32-1, got {seed!r}")
+    seeds = _seeds(spec, seed, bad)
     quick_params = _overrides(spec, "quick", bad)
     values = {p.name: p.default for p in fn.params if not p.required}
     for section, given in (("params", params), ("quick", quick_params)):
@@ -305,11 +330,32 @@ def _plan_one(post: Post, name: Any, spec: Any, root: Path, quick: bool,
     if len(problems) > n0:
         return None
     values = _json_roundtrip(values)
-    inputs = key_inputs(root, fn, values, seed, device, data)
+    inputs = key_inputs(root, fn, values, seeds[0] if seeds else seed, device, data)
     return Run(post=post.rel, name=name, function=ref, module=fn.module, params=values,
-               seed=seed, device=device, timeout=timeout, quick=quick and bool(quick_params),
+               seed=seeds[0] if seeds else seed, seeds=seeds, device=device, timeout=timeout,
+               quick=quick and bool(quick_params),
                key=make_key(inputs),
                inputs=inputs)
+
+
+def _seeds(spec: dict, seed: Any, bad) -> tuple[int, ...]:
+    """`seeds: 3` (seed, seed+1, seed+2) or `seeds: [1, 7, 42]`; () when not given."""
+    if "seeds" not in spec:
+        return ()
+    value = spec["seeds"]
+    if isinstance(value, int) and not isinstance(value, bool) and isinstance(seed, int):
+        if 1 <= value <= MAX_SEEDS and 0 <= seed and seed + value <= 2**32:
+            return tuple(range(seed, seed + value))
+    elif isinstance(value, list) and value and len(value) <= MAX_SEEDS \
+            and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**32 for v in value):
+        if len(set(value)) < len(value):
+            bad(("seeds",), f"a seed is listed twice: {value}")
+        elif "seed" in spec:
+            bad(("seeds",), "a list of seeds and `seed:` together: give one or the other")
+        return tuple(value)
+    bad(("seeds",), f"expected a number of seeds (1 to {MAX_SEEDS}, counting up from `seed:`) or a "
+                    f"list of distinct seeds (integers from 0 to 2**32-1), got {value!r}")
+    return ()
 
 
 def _overrides(spec: dict, section: str, bad) -> dict[str, Any]:

@@ -21,11 +21,13 @@ import yaml
 from generator import escape
 from generator.errors import InputError, Problem, suggest
 from generator.kinds import KINDS
+from generator.kinds.metric import seed_values
 from generator.numbers import fmt_duration, fmt_number
 from generator.plan import Plan, Run, canonical
 from generator.posts import Post
 from generator.refs import Ref, RefSyntaxError, parse, scan
 from generator.site import Engine, Material
+from generator.stats import Spread, fmt_spread, numeric
 from generator.store import Result
 
 __all__ = ["check", "render", "write", "weeks", "progress", "fmt_number", "fmt_duration"]
@@ -158,6 +160,18 @@ class _Renderer:
             return self.site.box("failure", html.escape(text), "See the box at the top of this post.")
         return self.site.missing(text)
 
+    def seeds(self, ref: Ref, exp: str) -> tuple[Run, list[Result] | None]:
+        """The experiment's run and the result of each of its seeds (None if one is missing)."""
+        run = self.run(exp)
+        out = []
+        for replica in self.plan.replicas(run):
+            res = self.results.get(replica.key)
+            if res is None:
+                self.broken[exp] = self.failures.get(replica.key, "no result")
+                return run, None
+            out.append(res)
+        return run, out
+
     def run(self, exp: str) -> Run:
         return _lookup(self.post, self.plan, self.slugs, exp)[0]
 
@@ -170,7 +184,10 @@ class _Renderer:
             return ""
         rows = ["| experiment | function | params | key | run | took | device | torch | commit | source |",
                 "|---|---|---|---|---|---:|---|---|---|---|"]
-        for name, run in runs.items():
+        every = [(name, r) for name, first in runs.items() for r in self.plan.replicas(first)]
+        for name, run in every:
+            if run.seeds:  # one row per seed: "mlp · seed 1338 (2 of 3)"
+                name = f"{name} · seed {run.seed} ({run.seeds.index(run.seed) + 1} of {len(run.seeds)})"
             res = self.results.get(run.key)
             params = escape.inline(", ".join(f"{k}={json.dumps(v)}" for k, v in run.params.items()))
             if res is None:
@@ -291,16 +308,32 @@ def weeks(posts: list[Post], plan: Plan, results: dict[str, Result], site: Engin
         values = []
         for ref in _headline_refs(post):
             run, err = _lookup(post, plan, slugs, ref.exps[0])
-            res = results.get(run.key) if run else None
-            if res is None or ref.names[0] not in res.metrics:
+            value = _headline(plan, results, run, ref)
+            if value is None:
                 continue
-            values.append(f"{ref.exps[0]} {ref.names[0]} **{escape.inline(fmt_number(res.metrics[ref.names[0]], ref.fmt[0]))}**")
+            values.append(f"{ref.exps[0]} {ref.names[0]} **{escape.inline(value[1])}**")
         if values:
             line += " — " + ", ".join(values)
         if post.meta.get("description"):
             line += f"  \n  {_escape_md(str(post.meta['description']))}"
         items.append(line)
     return "\n".join(items or ["No posts yet: `journal new \"Week 1: ...\"` starts one."]) + "\n"
+
+
+def _headline(plan: Plan, results: dict[str, Result], run: Run | None,
+              ref: Ref) -> tuple[float | str, str] | None:
+    """A headline metric's value (the mean over seeds) and its text (mean ± sd with seeds)."""
+    values = seed_values(plan, results, run, ref.names[0]) if run else None
+    if not values:
+        return None
+    numbers = [numeric(v) for v in values]
+    try:
+        if len(values) == 1 or None in numbers:
+            return values[0], fmt_number(values[0], ref.fmt[0])
+        spread = Spread(tuple(numbers))
+        return spread.mean, fmt_spread(spread, ref.fmt[0])
+    except ValueError:
+        return None
 
 
 def _first_heading(body: str) -> str | None:
@@ -325,8 +358,7 @@ def progress(posts: list[Post], plan: Plan, results: dict[str, Result],
     for i, post in enumerate(weeks):
         for ref in _headline_refs(post):
             run, err = _lookup(post, plan, slugs, ref.exps[0])
-            res = results.get(run.key) if run else None
-            value = res.metrics.get(ref.names[0]) if res else None
+            value = (_headline(plan, results, run, ref) or (None,))[0]
             label = f"{ref.exps[0].split('/')[-1]}.{ref.names[0]}"
             columns.setdefault(label, [None] * len(weeks))[i] = value
             formats.setdefault(label, ref.fmt[0])

@@ -7,6 +7,7 @@ import hashlib
 from generator.errors import suggest
 from generator.kinds import Kind, Need
 from generator.refs import DOTTED, RefSyntaxError
+from generator.stats import Spread
 
 
 class Chart(Kind):
@@ -45,39 +46,58 @@ class Chart(Kind):
         from generator.plan import canonical
         from generator.render import CHART_VERSION
 
-        lines = []  # (label, result, series name)
+        lines = []  # (label, results of every seed, series name)
         for exp, name in zip(ref.exps, ref.names):
-            run, res = page.result(ref, exp)
-            if res is None:
+            run, results = page.seeds(ref, exp)
+            if results is None:
                 return page.missing(exp, True)
-            lines.append((f"{exp}.{name}", res, name))
+            label = f"{exp}.{name}" + (f" (mean ± sd of {len(results)} seeds)" if len(results) > 1 else "")
+            lines.append((label, results, name))
         baseline = None
         if "baseline" in ref.options:
             exp, name = ref.options["baseline"]
-            run, res = page.result(ref, exp)
-            if res is None:
+            run, results = page.seeds(ref, exp)
+            if results is None:
                 return page.missing(exp, True)
-            if name not in res.metrics:
+            if any(name not in res.metrics for res in results):
                 return page.bad(ref, f"baseline: {run.function} reported no metric '{name}'"
-                                     f"{suggest(name, res.metrics)}")
-            baseline = (f"{exp}.{name}", float(res.metrics[name]))
+                                     f"{suggest(name, results[0].metrics)}")
+            value = Spread(tuple(float(res.metrics[name]) for res in results)).mean
+            baseline = (f"{exp}.{name}", value)
         options = {"baseline": baseline, "logy": ref.options.get("logy", False),
                    "logx": ref.options.get("logx", False)}
-        # Results are content-addressed, so (key, series name) names the data: the digest
+        # Results are content-addressed, so (keys, series name) names the data: the digest
         # needs no reading of series, and a chart drawn before proves its series exist.
-        named = [(label, res.key) for label, res, _ in lines]
+        named = [(label, [res.key for res in results]) if len(results) > 1 else (label, results[0].key)
+                 for label, results, _ in lines]
         digest = hashlib.sha256(canonical({"v": CHART_VERSION, "lines": named, **options})
                                 .encode()).hexdigest()[:16]
         base = f"assets/chart-{digest}"
         paths = cached_chart(page.charts_dir, digest)
         if paths is None:
             points = []
-            for label, res, name in lines:
-                if name not in res.series:
-                    return page.bad(ref, f"{res.meta.get('function')} logged no series '{name}'"
-                                         f"{suggest(name, res.series)} (it logged: "
-                                         f"{', '.join(res.series) or 'none'})")
-                points.append((label, res.series[name]))
+            for label, results, name in lines:
+                for res in results:
+                    if name not in res.series:
+                        return page.bad(ref, f"{res.meta.get('function')} logged no series '{name}'"
+                                             f"{suggest(name, res.series)} (it logged: "
+                                             f"{', '.join(res.series) or 'none'})")
+                if len(results) == 1:
+                    points.append((label, results[0].series[name]))
+                else:
+                    points.append((label, *mean_and_band([res.series[name] for res in results])))
             paths = draw_chart({"lines": points, **options}, page.charts_dir, digest)
         page.files[f"{base}.light.png"], page.files[f"{base}.dark.png"] = paths
         return page.site.figure(base, ref.caption or ", ".join(n for n, _, _ in lines), ref.caption)
+
+
+def mean_and_band(runs: list[list[list[float]]]) -> tuple[list, list]:
+    """The mean of a series over seeds at the steps every seed logged, and mean ± sd there."""
+    by_step = [{p[0]: float(p[1]) for p in series} for series in runs]
+    steps = sorted(set.intersection(*(set(s) for s in by_step)))
+    mean, band = [], []
+    for step in steps:
+        s = Spread(tuple(seed[step] for seed in by_step))
+        mean.append([step, s.mean])
+        band.append([step, s.mean - s.sd, s.mean + s.sd])
+    return mean, band

@@ -8,8 +8,10 @@ import re
 from generator import escape
 from generator.errors import suggest
 from generator.kinds import Kind, Need
+from generator.kinds.metric import spread_html
 from generator.numbers import fmt_number
 from generator.refs import EXP, RefSyntaxError, check_format
+from generator.stats import Spread, numeric
 
 
 class Table(Kind):
@@ -44,18 +46,26 @@ class Table(Kind):
         rule = "|---|" + "---:|" * len(ref.names)
         rows = []
         for exp in ref.exps:
-            run, res = page.result(ref, exp)
+            run, results = page.seeds(ref, exp)
             cells = []
             for name, spec in zip(ref.names, ref.fmt):
-                if res is None:
+                if results is None:
                     cells.append("⚠ no result")
                     continue
-                metrics = res.metrics
-                if name not in metrics:
+                metrics = results[0].metrics
+                if any(name not in res.metrics for res in results):
                     page.bad(ref, f"{exp} ({run.function}) reported no metric '{name}'{suggest(name, metrics)}")
                     cells.append("")
                     continue
-                cells.append(escape.inline(fmt_number(metrics[name], spec)))
+                cells.append(cell([res.metrics[name] for res in results], spec, run.seeds))
             rows.append(f"| {html.escape(exp)} | " + " | ".join(cells) + " |")
         caption = f"\n\n_{html.escape(ref.caption)}_" if ref.caption else ""
         return "\n".join([header, rule, *rows]) + caption
+
+
+def cell(values: list, spec: str | None, seeds: tuple[int, ...]) -> str:
+    """One seed's value, or mean ± sd over seeds (each seed's value on hover)."""
+    numbers = [numeric(v) for v in values]
+    if len(values) == 1 or None in numbers:
+        return escape.inline(fmt_number(values[0], spec))
+    return spread_html(Spread(tuple(numbers)), spec, seeds)

@@ -1,0 +1,116 @@
+"""Prose that cannot go stale: seeds with their spread, checked claims, the hand-typed number lint."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pytest
+
+from generator.errors import InputError
+
+NOISY = '''
+import os
+import random
+
+
+def noisy(run, *, base: float = 2.0, spread: float = 0.1):
+    """A loss that depends on the seed, as a training run's does."""
+    counter = os.environ.get("JOURNAL_TEST_COUNTER")
+    if counter:
+        with open(counter, "a") as f:
+            f.write("noisy\\n")
+    rng = random.Random(run.seed)
+    values = [base + spread * rng.uniform(-1, 1) for _ in range(4)]
+    for i, v in enumerate(values):
+        run.log(i, loss=v)
+    return {"nll": values[-1], "seed": run.seed}
+'''
+
+
+@pytest.fixture
+def journal(journal):
+    journal.write("experiments/seeded.py", NOISY)
+    return journal
+
+
+def _seed_metrics(journal, function: str) -> dict[int, dict]:
+    out = {}
+    for path in (journal.root / "results" / function).glob("*/metrics.json"):
+        metrics = json.loads(path.read_text())
+        out[metrics["seed"]] = metrics
+    return out
+
+
+def test_seeds_run_one_result_each_and_render_mean_and_sd(journal):
+    journal.post("week-1", """
+        one: {run: seeded.noisy, seed: 1}
+        many: {run: seeded.noisy, seeds: 3}
+    """, "Loss {{ many.nll }}, three decimals {{ many.nll:.3f }}, n={{ many.nll:n }}, "
+         "sd {{ many.nll:sd:.4f }}, min {{ many.nll:min:.3f }}, max {{ many.nll:max }}.\n\n"
+         "{{ table one many : nll:.3f }}\n")
+    journal.build()
+    # seed 1 is shared with `one`: three distinct results, three calls, not four
+    assert journal.calls().count("noisy") == 3
+    stored = _seed_metrics(journal, "seeded.noisy")
+    assert sorted(stored) == [0, 1, 2]
+    values = [stored[s]["nll"] for s in (0, 1, 2)]
+    mean = sum(values) / 3
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / 2)
+    page = (journal.root / "docs/blog/posts/week-1.md").read_text()
+    assert f"{mean:.3f} ± {sd:.3f}" in page
+    assert "n=3," in page
+    assert f"sd {sd:.4f}" in page
+    assert f"min {min(values):.3f}" in page
+    assert 'title="mean ± sd over 3 seeds (0: ' in page
+    assert f"| one | {stored[1]['nll']:.3f} |" in page
+    assert "many · seed 2 (3 of 3)" in page            # the provenance box lists every seed
+    # a second build runs nothing
+    journal.build()
+    assert journal.calls().count("noisy") == 3
+
+
+def test_a_seeds_key_is_the_key_of_that_seed_alone(journal):
+    journal.post("week-1", "a: {run: seeded.noisy, seed: 5}\n", "{{ a.nll }}\n")
+    journal.build()
+    journal.post("week-1", "a: {run: seeded.noisy, seeds: [5, 6]}\n", "{{ a.nll }}\n")
+    journal.build()
+    assert journal.calls().count("noisy") == 2  # seed 5 came from the store
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("seeds: 0", "expected a number of seeds"),
+    ("seeds: [1, 1]", "a seed is listed twice"),
+    ("seeds: [1, 2]\n    seed: 3", "a list of seeds and `seed:` together"),
+    ("seeds: [a]", "expected a number of seeds"),
+])
+def test_bad_seeds_are_refused_before_running(journal, spec, message):
+    journal.post("week-1", f"a:\n    run: seeded.noisy\n    {spec}\n", "{{ a.nll }}\n")
+    with pytest.raises(InputError) as e:
+        journal.build()
+    assert "posts/week-1.md:" in str(e.value) and message in str(e.value)
+    assert journal.calls() == []
+
+
+def test_sd_of_one_seed_is_refused_before_running(journal):
+    journal.post("week-1", "a: {run: seeded.noisy}\n", "Spread {{ a.nll:sd }}.\n")
+    with pytest.raises(InputError) as e:
+        journal.build()
+    assert re.search(r"posts/week-1.md:\d+: .*'a' has one seed", str(e.value))
+    assert journal.calls() == []
+
+
+def test_a_chart_of_seeds_draws_the_mean_and_a_band(journal):
+    from generator.kinds.chart import mean_and_band
+
+    mean, band = mean_and_band([[[0, 1.0], [1, 2.0], [2, 9.0]], [[0, 3.0], [1, 4.0]]])
+    assert mean == [[0, 2.0], [1, 3.0]]          # only the steps every seed logged
+    assert band[0] == pytest.approx([0, 2.0 - math.sqrt(2), 2.0 + math.sqrt(2)])
+    journal.post("week-1", "many: {run: seeded.noisy, seeds: 2}\n",
+                 '{{ chart many.loss "Loss over two seeds" }}\n')
+    journal.build()
+    page = (journal.root / "docs/blog/posts/week-1.md").read_text()
+    assert "Loss over two seeds" in page
+    charts = list((journal.root / "docs/blog/posts/assets").glob("chart-*.light.png"))
+    assert len(charts) == 1 and charts[0].stat().st_size > 1000
