@@ -78,7 +78,7 @@ def spread_html(spread: Spread, spec: str | None, seeds: tuple[int, ...]) -> str
     """mean ± sd, with n and each seed's value in a hover title."""
     each = ", ".join(f"{s}: {fmt_number(v)}" for s, v in zip(seeds, spread.values))
     title = f"mean ± sd over {spread.n} seeds ({each})"
-    return (f'<span class="journal-seeds" title="{html.escape(title)}">'
+    return (f'<span class="journal-seeds" title="{escape.inline(title)}">'
             f"{escape.inline(fmt_spread(spread, spec))}</span>")
 
 
