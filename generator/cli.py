@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from generator import __version__
 from generator.errors import InputError, JournalError
 from generator.progress import console, out
 
@@ -60,7 +61,8 @@ def _guard(fn):
 @click.option("-C", "--root", type=click.Path(file_okay=False, path_type=Path), default=".",
               help="The journal's folder (default: the current one).")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
-@click.version_option(package_name="journal", prog_name="journal")
+@click.version_option(version=__version__, prog_name="journal",
+                      message="%(prog)s %(version)s")
 @click.pass_context
 def main(ctx: click.Context, root: Path, debug: bool) -> None:
     """journal: a blog of weekly ML experiments, rebuilt from cached results."""

@@ -101,9 +101,9 @@ def deploy(root: Path, *, remote: str = "origin", branch: str = "gh-pages",
     site = summary.site
     if site is None or not (site / "index.html").is_file():
         raise DeployError(f"the build wrote no site to {site}")
-    from importlib import metadata
+    from generator import __version__
 
-    mesg = message or f"Deployed {commit} with journal {metadata.version('journal')}"
+    mesg = message or f"Deployed {commit} with journal {__version__}"
     try:
         with _cwd(root):
             ghp_import(str(site), mesg=mesg, remote=remote, branch=branch, push=True, force=True,

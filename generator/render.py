@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from generator import escape
+from generator import __version__, escape
 from generator.errors import InputError, Problem, suggest
 from generator.kinds import KINDS
 from generator.kinds.metric import seed_values
@@ -256,6 +256,11 @@ def _page_text(post: Post, r: _Renderer, body: str, quick: bool) -> str:
     return f"---\n# {mark}\n{head}---\n" + "\n".join(lines).rstrip() + "\n"
 
 
+def built_by() -> str:
+    """The record of the tool version that built the site, in the home page's HTML."""
+    return f'<!-- built by journal {__version__} -->'
+
+
 # -- writing ----------------------------------------------------------------------
 
 def write(pages: list[Page], out_dir: Path, texts: dict[str, str] | None = None,
@@ -317,7 +322,8 @@ def weeks(posts: list[Post], plan: Plan, results: dict[str, Result], site: Engin
         if post.meta.get("description"):
             line += f"  \n  {_escape_md(str(post.meta['description']))}"
         items.append(line)
-    return "\n".join(items or ["No posts yet: `journal new \"Week 1: ...\"` starts one."]) + "\n"
+    return "\n".join(items or ["No posts yet: `journal new \"Week 1: ...\"` starts one."]) \
+        + f"\n\n{built_by()}\n"
 
 
 def _headline(plan: Plan, results: dict[str, Result], run: Run | None,

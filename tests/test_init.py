@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+import generator
 from generator.build import Options, build, status
 from generator.starter import PLACEHOLDER_URL, Settings, init
 from generator.store import State
@@ -57,6 +58,9 @@ def test_init_then_build_shows_the_first_post_with_its_metric_figure_and_chart(t
     assert re.search(r'<img[^>]+src="[^"]*chart-[0-9a-f]+\.light\.png#only-light"', page)
     home = (root / "site" / "index.html").read_text(encoding="utf-8")
     assert "Ada learns ML" in home and f"{dev_nll:.3f}" in home   # the headline
+    version = cli("--version").stdout.strip()
+    assert version == f"journal {generator.__version__}"
+    assert f"<!-- built by {version} -->" in home             # the site records what built it
 
 
 def test_init_without_github_writes_marked_placeholders(tmp_path):
