@@ -10,8 +10,12 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")  # at any indent: fences nest in lists and admonitions
 _REF = re.compile(r"(?<!\\)\{\{(.*?)\}\}")
+_OPEN = re.compile(r"(?<!\\)\{\{")
+_CONTAINER = re.compile(r"(?:[-*+]|\d{1,9}[.)])(?:\s|$)|(?:!!!|\?\?\?\+?)\s")  # list item, admonition
+MAX_WIDTH = 100      # a format's width and precision are bounded: {{ a.b:>3000000000 }} is refused
+_SPEC = re.compile(r"(?:.?[<>=^])?[-+ ]?z?#?0?(?P<width>\d*)[,_]?(?:\.(?P<precision>\d*))?[a-zA-Z%]?")
 _INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1")
 _INLINE_MATH = re.compile(r"\$\$.+?\$\$|(?<![\\$])\$(?!\s)[^$\n]+?(?<![\s\\])\$(?!\d)|\\\(.+?\\\)")
 EXP = r"(?:[a-z0-9][a-z0-9-]*/)?[A-Za-z_][A-Za-z0-9_]*"      # an experiment, maybe slug/name
@@ -48,13 +52,38 @@ def _masked(line: str) -> str:
 
 
 def scan(body: str, first_line: int) -> tuple[list[list[Ref] | None], list[RefSyntaxError]]:
-    """Per body line, the references on it (None for lines inside code or math)."""
+    """Per body line, the references on it (None for lines inside code or math).
+
+    Code is never scanned: fences at any indent (inside a list item or an admonition too)
+    and indented code blocks (four spaces past the list item or admonition they sit in).
+    A ``{{`` must close on its own line."""
     out: list[list[Ref] | None] = []
     errors: list[RefSyntaxError] = []
     fence: str | None = None
     in_math = False
+    containers: list[int] = []   # content indents of the open list items and admonitions
+    blank = code = True          # the previous line was blank / indented code
     for i, line in enumerate(body.split("\n")):
         lineno = first_line + i
+        if fence is None and not in_math:
+            expanded = line.expandtabs(4)
+            text = expanded.lstrip()
+            indent = len(expanded) - len(text)
+            if not text:
+                blank = True
+                out.append([])
+                continue
+            opens = _CONTAINER.match(text) is not None
+            while containers and indent < containers[-1] and (blank or code or opens):
+                containers.pop()
+            base = containers[-1] if containers else 0
+            code = indent >= base + 4 and (blank or code)
+            blank = False
+            if code:
+                out.append(None)
+                continue
+            if opens:
+                containers.append(indent + 4)
         m = _FENCE.match(line)
         if fence is not None:
             if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) \
@@ -78,6 +107,10 @@ def scan(body: str, first_line: int) -> tuple[list[list[Ref] | None], list[RefSy
             continue
         refs = []
         masked = _masked(line)
+        if _OPEN.search(_REF.sub(lambda m: " " * len(m.group(0)), masked)):
+            errors.append(RefSyntaxError(lineno, "'{{' is not closed on its line: a reference is "
+                                                 "written on one line, as {{ mlp.dev_nll }} (write "
+                                                 "\\{{ for literal braces)"))
         for m in _REF.finditer(masked):
             source = line[m.start(1):m.end(1)].strip()
             block = line[:m.start()].strip() == "" and line[m.end():].strip() == ""
@@ -117,6 +150,10 @@ def parse(source: str, line: int, start: int = 0, end: int = 0, block: bool = Fa
 def check_format(fmt: str | None, line: int) -> None:
     if fmt is None:
         return
+    spec = _SPEC.fullmatch(fmt)
+    sizes = [spec[g] for g in ("width", "precision") if spec and spec[g]]
+    if any(len(n) > 3 or int(n) > MAX_WIDTH for n in sizes):  # before format() allocates them
+        raise RefSyntaxError(line, f"'{fmt}': width and precision are at most {MAX_WIDTH}")
     try:
         format(1.5, fmt)
     except ValueError:

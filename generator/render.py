@@ -225,13 +225,26 @@ def render(posts: list[Post], plan: Plan, scanned: dict, results: dict[str, Resu
                 pos = ref.end
             pieces.append(raw[pos:].replace("\\{{", "{{"))
             out_lines.append("".join(pieces))
-        problems += r.problems
+        problems += r.problems + _check_headline(post, r)
         if not has_provenance:
             out_lines += ["", r.provenance()]
         pages.append(Page(f"{post.slug}.md", _page_text(post, r, "\n".join(out_lines), quick), r.files))
     if problems:
         raise InputError(problems)
     return pages
+
+
+def _check_headline(post: Post, r: _Renderer) -> list[Problem]:
+    """Headline metrics are checked like references once results exist."""
+    problems = []
+    for i, ref in enumerate(_headline_refs(post)):
+        run = r.run(ref.exps[0])
+        res = r.results.get(run.key) if run else None
+        if res is not None and ref.names[0] not in res.metrics:
+            problems.append(Problem(post.rel, post.line("headline", i) or post.line("headline"), "headline",
+                                    f"{ref.source}: {run.function} reported no metric '{ref.names[0]}'"
+                                    f"{suggest(ref.names[0], res.metrics)}"))
+    return problems
 
 
 def _page_text(post: Post, r: _Renderer, body: str, quick: bool) -> str:

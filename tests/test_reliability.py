@@ -58,7 +58,12 @@ class Copy:
         self.pids = tmp / "pids"
         self.pids.mkdir()
         self.env = dict(os.environ, COLUMNS="300", JOURNAL_TEST_PIDS=str(self.pids),
-                        JOURNAL_WRITABLE=str(self.pids))
+                        JOURNAL_WRITABLE=str(self.pids), JOURNAL_TEST_COUNTER=str(self.pids / "calls"))
+
+    def calls(self) -> list[str]:
+        """The toy experiments that ran."""
+        path = self.pids / "calls"
+        return path.read_text().split() if path.exists() else []
 
     def write(self, rel: str, text: str | bytes) -> Path:
         path = self.root / rel
@@ -69,9 +74,16 @@ class Copy:
     def args(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "generator", "-C", str(self.root), *args]
 
-    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    def cli(self, *args: str, timeout: float = 120, memory: int | None = None) -> subprocess.CompletedProcess:
+        """Run the command; ``memory`` bounds its address space (bytes) for cases that could
+        exhaust the machine."""
+        def limit():
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
         return subprocess.run(self.args(*args), capture_output=True, text=True, env=self.env,
-                              timeout=timeout)
+                              timeout=timeout, preexec_fn=limit if memory else None)
 
     def child_pid(self, wait: float = 30) -> int:
         path = self.pids / "child.pid"
@@ -213,3 +225,61 @@ def test_links_with_unsafe_schemes_are_refused(copy):
     assert r.returncode == 2, r.stdout + r.stderr
     assert "posts/bad.md:7: a link to a 'javascript:' URL" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
+
+
+# -- references: one line each, never inside code, headlines checked ---------------------
+
+CODE_BODY = """# Code
+
+- an item with {{ b.total }}
+
+        indented code in the item {{ not.a_ref }}
+
+    ```python
+    template = "{{ fenced.in_item }}"
+    ```
+
+!!! note "A box"
+    In the box {{ b.n }}
+
+    ```
+    {{ fenced.in_box }}
+    ```
+
+After.
+
+    top-level indented code {{ nor.this }}
+"""
+
+
+def test_code_is_never_scanned(copy):
+    copy.write("posts/bad.md", fm("  b: {run: toy.square, params: {n: 2}}\n", CODE_BODY))
+    r = copy.cli("build")
+    assert r.returncode == 0, r.stdout + r.stderr
+    page = next((copy.root / "site/blog").rglob("bad/index.html")).read_text()
+    text = html.unescape(page)
+    for literal in ("{{ not.a_ref }}", '"{{ fenced.in_item }}"', "{{ fenced.in_box }}", "{{ nor.this }}"):
+        assert literal in text, literal
+    assert "an item with 1" in text and "In the box 2" in text
+
+
+@pytest.mark.parametrize("body, says", [
+    ("Before {{ table b :\ntotal }} after.\n", "posts/bad.md:6: '{{' is not closed on its line"),
+    ("Width {{ b.total:>3000000000 }}.\n", "posts/bad.md:6: '>3000000000': width and precision are at most 100"),
+    ("Precision {{ b.total:.999f }}.\n", "posts/bad.md:6: '.999f': width and precision are at most 100"),
+])
+def test_references_that_cannot_render_are_refused_before_running(copy, body, says):
+    copy.write("posts/bad.md", fm("  b: {run: toy.square, params: {n: 2}}\n", body))
+    r = copy.cli("build", memory=2 << 30)
+    assert r.returncode == 2 and says in r.stderr, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr
+    assert copy.calls() == []  # found before anything ran
+
+
+def test_a_headline_typo_is_an_error(copy):
+    copy.write("posts/bad.md", fm("  b: {run: toy.square, params: {n: 2}}\n", "{{ b.total }}\n",
+                                  head="date: 2024-07-11\nheadline: [b.total, b.totl]\n"))
+    r = copy.cli("build")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "posts/bad.md:3: headline: b.totl: toy.square reported no metric 'totl' (did you mean 'total'?)" \
+        in r.stderr, r.stderr
