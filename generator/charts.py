@@ -96,3 +96,25 @@ def draw_progress(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path,
         ax.set_xlim(-0.5, len(weeks) - 0.5)
 
     return _cached(cache, digest, draw)
+
+
+def draw_scatter(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path, Path]:
+    """One metric against another, a point per experiment (named in the legend): the mean
+    over its seeds, with bars of ± one standard deviation when it has more than one."""
+    from generator.stats import Spread
+
+    def draw(ax) -> None:
+        for i, (label, xs, ys) in enumerate(spec["points"]):
+            x, y = Spread(tuple(xs)), Spread(tuple(ys))
+            marker = "osD^v<>"[i // 10 % 7]  # ten colours, then a new shape
+            ax.errorbar([x.mean], [y.mean], xerr=[x.sd] if x.n > 1 else None,
+                        yerr=[y.sd] if y.n > 1 else None, fmt=marker, color=f"C{i % 10}", capsize=3,
+                        label=label + (f" ({y.n} seeds)" if y.n > 1 else ""))
+        if spec.get("logx"):
+            ax.set_xscale("log")
+        if spec.get("logy"):
+            ax.set_yscale("log")
+        ax.set_xlabel(spec["x"])
+        ax.set_ylabel(spec["y"])
+
+    return _cached(cache, digest, draw)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,40 @@ def test_an_infinite_metric_is_a_result_rendered_as_infinity(journal):
     assert "Dev NLL ∞ and −∞." in html
     assert html.count("∞") == 4
     assert journal.build().ran == 0  # stored and read back, not re-run
+
+
+# -- scatter: one metric against another --------------------------------------------------
+
+SIZES = '''
+def model(run, *, size: int = 10, base: float = 2.0):
+    import random
+    rng = random.Random(run.seed)
+    return {"params": size, "dev_nll": base + 0.1 * rng.random()}
+'''
+
+
+def test_a_scatter_plots_one_metric_against_another_with_seed_bars(journal):
+    journal.write("experiments/sizes.py", SIZES)
+    journal.post("week-1", """
+        small: {run: sizes.model, params: {size: 100}}
+        large: {run: sizes.model, params: {size: 10000, base: 1.5}, seeds: 3}
+    """, '{{ scatter params dev_nll : small large logx "Dev NLL against size." }}\n')
+    assert journal.build().ran == 4
+    html = journal.html("week-1")
+    assert "Dev NLL against size." in html
+    charts = sorted((journal.root / "site").rglob("chart-*.light.png"))
+    assert len(charts) == 1 and charts[0].stat().st_size > 1000
+    journal.write("experiments/unused.py", "")
+    assert journal.build().ran == 0  # drawn from stored metrics: nothing re-runs
+
+
+@pytest.mark.parametrize("source, message", [
+    ("scatter params : a", "the x metric, the y metric, ':', then experiments"),
+    ("scatter params dev_nll :", "needs experiments after ':'"),
+    ("scatter params dev_nll : a b=1", "cannot read 'b=1'"),
+])
+def test_a_malformed_scatter_says_what_it_expects(source, message):
+    from generator.refs import RefSyntaxError, parse
+
+    with pytest.raises(RefSyntaxError, match=re.escape(message)):
+        parse(source, 1)
