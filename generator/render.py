@@ -397,7 +397,7 @@ def progress(posts: list[Post], plan: Plan, results: dict[str, Result],
     from generator.charts import draw_progress
 
     light, dark = draw_progress(spec, charts_dir, digest)
-    base = f"{site.posts_dir}/assets/{digest}"
+    base = site.asset_link(f"assets/{digest}")
     files = {f"assets/{digest}.light.png": light, f"assets/{digest}.dark.png": dark}
     text = "\n".join(rows) + "\n\n" + site.figure(base, "Headline metrics by week", "Headline metrics by week") + "\n"
     return text, files

@@ -1,8 +1,11 @@
-"""``journal serve``: a live preview on 127.0.0.1 through mkdocs' own server.
+"""``journal serve``: a live preview on 127.0.0.1, on public APIs only.
 
-mkdocs' ``LiveReloadServer`` watches the journal's sources and serves a site
-folder, telling open pages to reload after each rebuild. What a rebuild does
-depends on what changed:
+A small server of the journal's own (the standard library's ``http.server``)
+serves the latest good build, and a polling watcher over the journal's sources
+rebuilds through the site engine (Material for MkDocs or Zensical) after each
+edit. Every HTML page gets a banner (when there is something to say) and a tiny
+script that long-polls ``/livereload/<epoch>``; a finished rebuild bumps the
+epoch and open pages reload. What a rebuild does depends on what changed:
 
 - If every result is fresh (an edit to prose, or to a page in docs/), the site is
   rebuilt at once with ``--frozen``: nothing runs, and the page reloads.
@@ -19,8 +22,9 @@ Each build writes a fresh folder, so a page is never served half-written.
 
 from __future__ import annotations
 
-import contextlib
 import html
+import http.server
+import mimetypes
 import os
 import re
 import shutil
@@ -29,20 +33,24 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
-
-import jinja2
-import jinja2.bccache
-from mkdocs.livereload import LiveReloadServer, _timestamp
+from urllib.parse import unquote, urlsplit
 
 from generator.errors import InputError, JournalError, LockBusy, Problem, RunFailed, StaleResults
 from generator.progress import console
 
 HOST = "127.0.0.1"
-GENERATED = ("blog/posts", ".generated")  # folders of docs/ that builds write: never watched
+GENERATED = (".generated",)  # folders of docs/ that builds write, besides the engine's posts folder
+RELOAD = "/livereload/"       # long-polled by every page: answers the epoch once it changes
+POLL_S = 0.1                  # how often the watcher looks at the sources
+WAIT_S = 30                   # how long one long poll waits before answering "no change"
 _BODY = re.compile(rb"<body[^>]*>")
+_END = re.compile(rb"</body>", re.I)
+_SCRIPT = """<script>/* journal serve: livereload */
+(function(){var epoch=%d;function poll(){fetch("%s"+epoch,{cache:"no-store"})
+.then(function(r){return r.text()}).then(function(t){if(+t!==epoch){location.reload()}else{poll()}})
+.catch(function(){setTimeout(poll,1000)})}poll()})();</script>"""
 
 
 class Outcome(str, Enum):
@@ -88,75 +96,162 @@ class Banner:
                     f'style="{style}">{html.escape(self._text)}</div>').encode()
 
 
-class PreviewServer(LiveReloadServer):
-    """mkdocs' live-reload server, plus a banner on every page and a reload from any thread."""
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """Serves the current build under the site's path; HTML gets the banner and the reload script."""
 
-    def __init__(self, *args, banner: Banner, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    server: PreviewServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args) -> None:  # noqa: A002 - the terminal shows builds, not requests
+        pass
+
+    def do_HEAD(self) -> None:
+        self.do_GET(body=False)
+
+    def do_GET(self, body: bool = True) -> None:
+        srv = self.server
+        path = unquote(urlsplit(self.path).path)
+        if path.startswith(RELOAD):
+            return self._send(200, "text/plain", str(srv.wait_for_change(path[len(RELOAD):])).encode(), body)
+        if not path.startswith(srv.mount):
+            if path in ("/", srv.mount.rstrip("/")):
+                return self._redirect(srv.mount)
+            return self._not_found(body)
+        site = srv.root.resolve()             # the build being served now: read from it alone
+        rel = path[len(srv.mount):]
+        file = (site / rel).resolve()
+        if not file.is_relative_to(site):
+            return self._not_found(body)
+        if file.is_dir():
+            if not path.endswith("/"):
+                return self._redirect(path + "/")
+            file = file / "index.html"
+        if not file.is_file():
+            return self._not_found(body, site)
+        self._file(200, file, body)
+
+    def _file(self, code: int, file: Path, body: bool) -> None:
+        data = file.read_bytes()
+        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        if kind == "text/html":
+            data = self.server.inject(data)
+            kind += "; charset=utf-8"
+        self._send(code, kind, data, body)
+
+    def _not_found(self, body: bool, site: Path | None = None) -> None:
+        page = site / "404.html" if site else None
+        if page is not None and page.is_file():
+            return self._file(404, page, body)
+        self._send(404, "text/plain", b"not found", body)
+
+    def _redirect(self, to: str) -> None:
+        self.send_response(302)
+        self.send_header("Location", to)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _send(self, code: int, kind: str, data: bytes, body: bool) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
+
+
+class PreviewServer(http.server.ThreadingHTTPServer):
+    """Serves a folder (through a link that each build repoints) and tells open pages to reload."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, host: str, port: int, root: Path, mount: str, banner: Banner,
+                 tick=lambda: None) -> None:
+        super().__init__((host, port), _Handler, bind_and_activate=False)
+        self.tick = tick
+        self.root = root
+        self.mount = mount if mount.endswith("/") else mount + "/"
         self.banner = banner
-        self._bound = False
+        self._epoch = 1
+        self._changed = threading.Condition()
 
-    def server_bind(self) -> None:
-        """Bind once: ``Preview.serve`` binds early, to report a busy port before building."""
-        if not self._bound:
-            super().server_bind()
-            self._bound = True
+    @property
+    def url(self) -> str:
+        return f"http://{self.server_address[0]}:{self.server_address[1]}{self.mount}"
 
-    def _inject_js_into_html(self, content: bytes, epoch: int) -> bytes:
-        content = super()._inject_js_into_html(content, epoch)
-        banner = self.banner.html()
-        m = _BODY.search(content)
-        if banner and m:
-            content = content[:m.end()] + banner + content[m.end():]
-        return content
+    def bind(self) -> None:
+        """Bind and listen now: ``Preview.serve`` does so early, to report a busy port before building."""
+        self.server_bind()
+        self.server_activate()
+
+    def service_actions(self) -> None:
+        """Each turn of the serving loop, in the main thread."""
+        self.tick()
 
     def reload(self) -> None:
-        """Tell open pages to reload (the rebuild loop does this itself after its builder)."""
-        with self._epoch_cond:
-            self._wanted_epoch = self._visible_epoch = _timestamp()
-            self._epoch_cond.notify_all()
+        """Tell open pages to reload (from any thread)."""
+        with self._changed:
+            self._epoch += 1
+            self._changed.notify_all()
+
+    def wait_for_change(self, since: str) -> int:
+        """The current epoch, once it differs from ``since`` (or after WAIT_S)."""
+        with self._changed:
+            self._changed.wait_for(lambda: str(self._epoch) != since, timeout=WAIT_S)
+            return self._epoch
+
+    def inject(self, page: bytes) -> bytes:
+        banner = self.banner.html()
+        m = _BODY.search(page)
+        if banner and m:
+            page = page[:m.end()] + banner + page[m.end():]
+        script = (_SCRIPT % (self._epoch, self.mount.rstrip("/") + RELOAD)).encode()
+        ends = list(_END.finditer(page))
+        return page[:ends[-1].start()] + script + page[ends[-1].start():] if ends else page + script
 
 
-class _TemplateCache(jinja2.BytecodeCache):
-    """The theme's compiled templates, kept in memory between rebuilds.
+class _Watcher:
+    """Polls the journal's sources; calls ``changed`` after each edit (also while it runs)."""
 
-    mkdocs compiles Material's templates anew for every build, which is about
-    half of a small site's build time; jinja2 keys each entry by the template's
-    name and source checksum, so an edited template is compiled again."""
+    def __init__(self, paths: list[Path], skip: list[Path], changed) -> None:
+        self.paths, self.skip, self.changed = paths, set(skip), changed
+        self.stopped = threading.Event()
+        self._last = self.snapshot()
 
-    def __init__(self) -> None:
-        self._code: dict[str, bytes] = {}
+    def snapshot(self) -> dict[str, tuple[int, int]]:
+        seen: dict[str, tuple[int, int]] = {}
+        for path in self.paths:
+            if path.is_file():
+                self._add(seen, path)
+            for folder, dirs, files in os.walk(path):
+                dirs[:] = [d for d in dirs if d != "__pycache__" and Path(folder, d) not in self.skip]
+                for name in files:
+                    if not name.endswith(".pyc"):
+                        self._add(seen, Path(folder, name))
+        return seen
 
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        if bucket.key in self._code:
-            bucket.bytecode_from_string(self._code[bucket.key])
+    @staticmethod
+    def _add(seen: dict, path: Path) -> None:
+        try:
+            st = path.stat()
+        except OSError:
+            return
+        seen[str(path)] = (st.st_mtime_ns, st.st_size)
 
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self._code[bucket.key] = bucket.bytecode_to_string()
+    def run(self) -> None:
+        while not self.stopped.wait(POLL_S):
+            now = self.snapshot()
+            if now != self._last:
+                self._last = now
+                self.changed()
+
+    def start(self) -> None:
+        threading.Thread(target=self.run, name="journal-serve-watcher", daemon=True).start()
 
 
 def _stop(signum, frame) -> None:
     raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def _cached_templates() -> Iterator[None]:
-    """While the preview runs, give every theme environment mkdocs makes one shared cache."""
-    from mkdocs.theme import Theme
-
-    original = Theme.get_env
-    cache = _TemplateCache()
-
-    def get_env(self):
-        env = original(self)
-        env.bytecode_cache = cache
-        return env
-
-    Theme.get_env = get_env
-    try:
-        yield
-    finally:
-        Theme.get_env = original
 
 
 class Preview:
@@ -169,17 +264,17 @@ class Preview:
         self.port = port
         self.engine = for_journal(self.root, engine)
         self.mount = self.engine.site_path(self.root)
-        self.tmp = Path(tempfile.mkdtemp(prefix="journal-serve-"))
+        # builds go inside the journal (Zensical writes only there), in a folder of its own
+        (self.root / ".journal").mkdir(exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix="serve-", dir=self.root / ".journal"))
         self._count = 0
         self.banner = Banner()
         # the server's root is a link to the latest good build: a request resolves it only
         # when it opens the file, so it never reads a folder that was already replaced
         self.current = self.tmp / "current"
         self._point(self._placeholder())
-        self.server = PreviewServer(builder=self.rebuild, host=HOST, port=port,
-                                    root=str(self.current), mount_path=self.mount,
-                                    polling_interval=0.1, banner=self.banner)
-        self.server.error_handler = self._error_page
+        self.server = PreviewServer(HOST, port, self.current, self.mount, self.banner, self.engine.tick)
+        self.watcher: _Watcher | None = None
         self._building = threading.Lock()   # one build at a time
         self._state = threading.Lock()      # guards _runner and _pending
         self._runner: threading.Thread | None = None
@@ -190,8 +285,13 @@ class Preview:
         return self.server.url
 
     # -- the two kinds of build ----------------------------------------------
+    def edited(self) -> None:
+        """Called by the watcher after an edit: rebuild, then reload open pages."""
+        self.rebuild()
+        self.server.reload()
+
     def rebuild(self) -> None:
-        """Called by the server's loop after an edit: never runs an experiment, never raises."""
+        """A build after an edit: never runs an experiment, never raises."""
         with self._state:
             if self._runner is not None:
                 self._pending = True
@@ -272,10 +372,11 @@ class Preview:
         os.replace(link, self.current)
 
     def _publish(self, site: Path) -> None:
-        """Serve ``site`` from now on, and drop older builds."""
+        """Serve ``site`` from now on; drop older builds but the one before (requests may be reading it)."""
+        before = self.current.resolve()
         self._point(site)
         for folder in self.tmp.iterdir():
-            if folder.is_dir() and not folder.is_symlink() and folder != site:
+            if folder.is_dir() and not folder.is_symlink() and folder not in (site, before):
                 shutil.rmtree(folder, ignore_errors=True)
 
     def _placeholder(self) -> Path:
@@ -288,10 +389,6 @@ class Preview:
             encoding="utf-8")
         return site
 
-    def _error_page(self, code: int) -> bytes | None:
-        page = self.current / f"{code}.html"
-        return page.read_bytes() if page.is_file() else None
-
     def _report(self, kind: str, message: str) -> None:
         label = "error" if kind == "error" else "note"
         colour = "red" if kind == "error" else "yellow"
@@ -301,32 +398,18 @@ class Preview:
 
     # -- running ------------------------------------------------------------------
     def watch(self) -> list[Path]:
-        """The journal's sources, minus the folders that builds themselves write."""
-        watched = []
-        for rel in ("posts", "experiments", "mkdocs.yml"):
-            path = self.root / rel
-            if path.exists():
-                self.server.watch(str(path))
-                watched.append(path)
-        docs = self.root / "docs"
-        if docs.is_dir():
-            self._watch_tree(docs, docs, watched)
-        return watched
-
-    def _watch_tree(self, folder: Path, docs: Path, watched: list[Path]) -> None:
-        inner = [docs / g for g in GENERATED]
-        holds_generated = any(g.is_relative_to(folder) for g in inner)
-        self.server.watch(str(folder), recursive=not holds_generated)
-        watched.append(folder)
-        if holds_generated:
-            for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
-                if sub not in inner:
-                    self._watch_tree(sub, docs, watched)
+        """Start watching the journal's sources, minus the folders that builds themselves write."""
+        paths = [self.root / rel for rel in ("posts", "experiments", "docs", "mkdocs.yml", "pyproject.toml")]
+        paths = [p for p in paths if p.exists()]
+        skip = [self.engine.generated(self.root), *(self.root / "docs" / g for g in GENERATED)]
+        self.watcher = _Watcher(paths, skip, self.edited)
+        self.watcher.start()
+        return paths
 
     def serve(self) -> None:
         os.environ["PYTHONDONTWRITEBYTECODE"] = "1"   # workers' __pycache__ would look like edits
         try:
-            self.server.server_bind()
+            self.server.bind()
         except OSError as e:
             self.close()
             raise InputError(Problem("command line", None, "--port",
@@ -335,19 +418,20 @@ class Preview:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _stop)   # `kill` stops the preview as Ctrl-C does
         try:
-            with _cached_templates():
-                first = self._build(frozen=True)
-                self.watch()
-                console.print(f"serving [bold]{self.url}[/] (Ctrl-C stops); watching posts/, "
-                              "experiments/, docs/ and mkdocs.yml")
-                if first is Outcome.STALE:
-                    self._start_runner()
-                try:
-                    self.server.serve()
-                except KeyboardInterrupt:
-                    console.print("stopped")
+            first = self._build(frozen=True)
+            self.watch()
+            console.print(f"serving [bold]{self.url}[/] with {self.engine.name} (Ctrl-C stops); "
+                          "watching posts/, experiments/, docs/, mkdocs.yml and pyproject.toml")
+            if first is Outcome.STALE:
+                self._start_runner()
+            try:
+                self.server.serve_forever(poll_interval=0.2)
+            except KeyboardInterrupt:
+                console.print("stopped")
         finally:
-            self.server.shutdown()
+            if self.watcher is not None:
+                self.watcher.stopped.set()
+            self.server.server_close()
             self.close()
 
     def close(self) -> None:

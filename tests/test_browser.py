@@ -1,7 +1,8 @@
 """The built site in a real browser: images, the palette switch, search, console, links.
 
-A tiny journal is built with mkdocs, served by ``python -m http.server`` on
-127.0.0.1, and driven by Debian's Chromium through Playwright. The browser tests
+A tiny journal is built with each site engine (Material for MkDocs, and Zensical
+where it is installed), served by ``python -m http.server`` on 127.0.0.1, and
+driven by Debian's Chromium through Playwright. The browser tests
 skip, saying why, where Chromium or Playwright is missing (`.ci/run` installs
 both); the checks on the site's files run everywhere.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -48,9 +50,32 @@ Compared with last week's {{ week-1/sq.total }}:
 """
 
 
+# Zensical (0.0.73) loads the lightbox (GLightbox 3) from this CDN in the reader's browser
+# instead of shipping it with the site; the build says so (a warning). These are the only
+# requests off the machine it may make: they are answered, as the CDN would, with GLightbox 3
+# from mkdocs-glightbox's copy
+ZENSICAL_CDN = ("https://unpkg.com/glightbox@3/",)
+
+
+def _glightbox(url: str) -> tuple[str, bytes]:
+    import mkdocs_glightbox
+
+    name = url.rsplit("/", 1)[1]
+    assert name in ("glightbox.min.js", "glightbox.min.css"), url
+    kind = "text/css" if name.endswith(".css") else "text/javascript"
+    return kind, (Path(mkdocs_glightbox.__file__).parent / "glightbox" / name).read_bytes()
+
+
+@pytest.fixture(scope="module", params=["material", "zensical"])
+def engine(request) -> str:
+    if request.param == "zensical":
+        pytest.importorskip("zensical", reason="Zensical is not installed: pip install -e '.[zensical]'")
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    """A tiny journal with two posts, categories and tags, built into site/."""
+def site(engine, tmp_path_factory) -> Path:
+    """A tiny journal with two posts, categories and tags, built into site/ by each engine."""
     root = make_journal(tmp_path_factory.mktemp("browser") / "journal")
     journal = Journal(root, root.parent / "calls.txt")
     journal.post("week-1", """
@@ -63,7 +88,7 @@ def site(tmp_path_factory) -> Path:
     """, WEEK_2, date="2024-07-11", extra="categories: [Zero to Hero]\ntags: [makemore]\n")
     saved = os.environ.pop("JOURNAL_TEST_COUNTER", None)
     try:
-        journal.build()
+        journal.build(engine=engine)
     finally:
         if saved is not None:
             os.environ["JOURNAL_TEST_COUNTER"] = saved
@@ -97,8 +122,10 @@ def base_url(site) -> str:
 class Browser:
     """One Chromium; each page records console errors, failed loads and off-machine requests."""
 
-    def __init__(self, browser, base_url: str) -> None:
+    def __init__(self, browser, base_url: str, cdn: tuple[str, ...] = ()) -> None:
         self.base_url = base_url
+        self.cdn = cdn
+        self.cdn_requests: list[str] = []
         self.context = browser.new_context(color_scheme="light", viewport={"width": 1280, "height": 900})
         self.context.set_default_timeout(10_000)
         self.problems: list[str] = []
@@ -113,6 +140,10 @@ class Browser:
             # reader's browser (mkdocs.yml's repo_url); answer it here, as GitHub would
             route.fulfill(status=200, content_type="application/json",
                           body='{"stargazers_count": 1, "forks_count": 0, "tag_name": "v0.1.0"}')
+        elif url.startswith(self.cdn):
+            self.cdn_requests.append(url)
+            kind, body = _glightbox(url)
+            route.fulfill(status=200, content_type=kind, body=body)
         else:
             self.problems.append(f"request off this machine: {url}")
             route.abort()
@@ -129,14 +160,14 @@ class Browser:
 
 
 @pytest.fixture(scope="module")
-def browser(base_url):
+def browser(base_url, engine):
     if CHROMIUM is None:
         pytest.skip("Chromium is not installed: apt-get install chromium (.ci/run does this)")
     sync_api = pytest.importorskip("playwright.sync_api",
                                    reason="Playwright is not installed: pip install -e '.[dev]'")
     with sync_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        b = Browser(chromium, base_url)
+        b = Browser(chromium, base_url, ZENSICAL_CDN if engine == "zensical" else ())
         yield b
         b.context.close()
         chromium.close()
@@ -192,14 +223,22 @@ def test_the_palette_switch_shows_the_dark_figures(site, browser):
     assert not browser.problems
 
 
-def test_search_finds_a_word_of_a_post(browser):
+def test_search_finds_a_word_of_a_post(browser, engine):
     page = browser.open("")
-    page.click("input.md-search__input")         # the header's search box (a wide window)
-    page.keyboard.type("micrograd")
-    first = page.locator(".md-search-result__item a").first
-    first.wait_for(timeout=15_000)
-    assert "week-1" in first.get_attribute("href")
-    assert "micrograd" in page.locator(".md-search-result").inner_text().lower()
+    if engine == "zensical":                      # a button opens Zensical's search dialog
+        page.click("button.md-search__button")
+        page.keyboard.type("micrograd")
+        first = page.locator("a[href*='week-1/?h=micrograd']").first
+        first.wait_for(timeout=15_000)
+        assert "week-1" in first.get_attribute("href")
+        assert "micrograd" in first.inner_text().lower()
+    else:
+        page.click("input.md-search__input")     # the header's search box (a wide window)
+        page.keyboard.type("micrograd")
+        first = page.locator(".md-search-result__item a").first
+        first.wait_for(timeout=15_000)
+        assert "week-1" in first.get_attribute("href")
+        assert "micrograd" in page.locator(".md-search-result").inner_text().lower()
     page.close()
     assert not browser.problems
 
@@ -258,3 +297,48 @@ def test_tags_link_to_a_tags_page(site):
 def test_feed_descriptions_start_with_the_post(site):
     feed = (site / "feed_rss_created.xml").read_text(encoding="utf-8")
     assert "generated by journal" not in feed
+
+
+def test_serve_reloads_an_open_page_after_a_prose_edit(site, engine, browser):
+    """`journal serve` with this engine: an open page shows a prose edit by itself."""
+    root = site.parent
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "generator", "-C", str(root), "serve", "--port",
+                               str(port), "--engine", engine], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    post = root / "posts" / "week-1.md"
+    before = post.read_text(encoding="utf-8")
+    url = f"http://127.0.0.1:{port}/journal/"
+    context = browser.context.browser.new_context(viewport={"width": 1280, "height": 900})
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url)
+                  else route.abort())
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    if b"week-1" in r.read():
+                        break
+            except OSError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, "journal serve did not start"
+            time.sleep(0.2)
+        page = context.new_page()
+        page.goto(url + next(p for p in _posts(site) if "week-1" in p), wait_until="load")
+        assert "a hundred lines" in page.inner_text("article")
+        post.write_text(before.replace("a hundred lines", "a hundred and one lines"), encoding="utf-8")
+        t0 = time.monotonic()
+        page.wait_for_function("document.body && document.body.innerText.includes('a hundred and one lines')",
+                               timeout=30_000)
+        print(f"{engine}: prose edit shown in the open page after {time.monotonic() - t0:.2f}s")
+    finally:
+        post.write_text(before, encoding="utf-8")
+        context.close()
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    assert server.returncode == 0

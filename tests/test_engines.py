@@ -146,3 +146,12 @@ def test_zensical_failures_and_unsupported_plugins_are_reported(journal):
     r = journal.cli("build", "--frozen", "--engine", "zensical")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "plugin 'git-committers' is not supported" in r.stderr
+
+
+def test_serve_uses_no_private_mkdocs_api():
+    """`journal serve` is built on public APIs: nothing private of mkdocs, no monkeypatching."""
+    source = "\n".join(p.read_text(encoding="utf-8")
+                       for p in (Path(__file__).parents[1] / "generator").rglob("*.py"))
+    for private in ("_inject_js_into_html", "_epoch_cond", "_timestamp", "_wanted_epoch",
+                    "Theme.get_env", "mkdocs.livereload", "LiveReloadServer"):
+        assert private not in source, private

@@ -25,6 +25,10 @@ class Engine:
         """A link, relative to docs/, to a rendered post's Markdown page."""
         return f"{self.posts_dir}/{slug}.md"
 
+    def asset_link(self, rel: str) -> str:
+        """A link, relative to docs/, to a file written under the generated posts folder."""
+        return f"{self.posts_dir}/{rel}"
+
     # -- the Markdown dialect -----------------------------------------------------------
     def figure(self, base: str, alt: str, caption: str) -> str:
         """An image with a light and a dark variant (``{base}.light.png``, ``{base}.dark.png``).
@@ -48,6 +52,9 @@ class Engine:
     def site_path(self, root: Path) -> str:
         """The path the site is served under (from site_url), ``/`` by default."""
         raise NotImplementedError
+
+    def tick(self) -> None:
+        """Called often from the main thread while ``journal serve`` runs (housekeeping)."""
 
     def build(self, root: Path, *, site_dir: Path | None = None, strict: bool = True) -> Path:
         """Build the site from docs/; return the folder it was written to."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -49,6 +50,15 @@ _Loader.add_multi_constructor("", lambda loader, suffix, node: None)
 class Zensical(Material):
     name = "zensical"
 
+    def asset_link(self, rel: str) -> str:
+        # Zensical (0.0.73) publishes the posts folder's files one level up, beside the
+        # blog's pages (docs/blog/posts/assets/x.png -> blog/assets/x.png); posts link them
+        # correctly, a page outside the blog must link the published place
+        return f"{self.posts_dir.rpartition('/')[0] or '.'}/{rel}"
+
+    def tick(self) -> None:
+        restore_signals()
+
     def site_path(self, root: Path) -> str:
         return urlsplit(str(_settings(root).get("site_url") or "/")).path or "/"
 
@@ -73,11 +83,15 @@ class Zensical(Material):
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 yaml.safe_dump({"INHERIT": "mkdocs.yml", "site_dir": out.relative_to(root).as_posix()}, f)
             config = temporary
+        cwd = os.getcwd()
+        os.chdir(root)  # snippets resolve paths from the working directory
         try:
             _call(zensical.build, str(config), {"clean": False, "strict": strict})
         finally:
+            os.chdir(cwd)
             if temporary is not None:
                 temporary.unlink(missing_ok=True)
+            restore_signals()
         if not inside:
             if target.exists():
                 shutil.rmtree(target)
@@ -85,6 +99,20 @@ class Zensical(Material):
         for feature in missing_features(settings, target):
             console.print(f"[yellow]warning:[/] zensical: {feature}", markup=True, highlight=False)
         return target
+
+
+def restore_signals() -> None:
+    """Give Ctrl-C and ``kill`` back to Python.
+
+    Zensical's runtime installs its own SIGINT/SIGTERM handlers when it builds; re-installing
+    the handlers Python has on record undoes that. Only the main thread may, so ``journal
+    serve`` (which builds in other threads) calls this from its main loop too."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(sig)
+        if handler is not None:
+            signal.signal(sig, handler)
 
 
 def _settings(root: Path) -> dict:
@@ -149,6 +177,10 @@ def missing_features(settings: dict, site: Path) -> list[str]:
         elif "application/rss+xml" not in head:
             missing.append("rss: the feeds are written, but pages do not link them "
                            "(no <link rel=\"alternate\"> for feed readers to discover)")
+    if "glightbox" in plugins and any(b"unpkg.com/glightbox" in js.read_bytes()
+                                      for js in site.glob("assets/javascripts/*.js")):
+        missing.append("glightbox: the lightbox is not shipped with the site; readers' browsers "
+                       "fetch it from unpkg.com (offline, images do not open in a lightbox)")
     if "tags" in plugins and not (site / "tags.json").is_file():
         missing.append("tags: no tags.json export (the tags pages themselves are built)")
     return missing
