@@ -37,6 +37,7 @@ class Function:
     file: Path               # that module's file
     params: tuple[Param, ...]
     doc: str | None
+    notebook: bool = False   # a notebook experiment: ``ref`` is its path, ``module`` is empty
 
 
 class CodeError(Exception):

@@ -60,10 +60,12 @@ def git_commit(root: Path) -> str:
 
 
 def request(run: Run, root: Path, staging: Path) -> Request:
-    module, _, func = run.inputs["function"].rpartition(".")
+    function = run.inputs["function"]
+    notebook = function.removeprefix("notebook:") if function.startswith("notebook:") else ""
+    module, _, func = ("", "", "") if notebook else function.rpartition(".")
     job = Job(id=run.key, name=run.name, root=str(root), module=module, func=func,
               params=run.params, seed=run.seed, device=run.device, quick=run.quick,
-              staging=str(staging))
+              staging=str(staging), notebook=notebook)
     return Request(job, getattr(run, "resources", None) or Resources(),
                    {"packages": run.inputs.get("packages", {})})
 
@@ -160,12 +162,21 @@ class Executor:
         except OSError:
             log.write_text("(no output)\n")
         last = tail(log, 4) if with_output else ""  # a crash's last words, if any
+        executed = a.staging / "notebook.ipynb"  # a notebook's cells as far as they ran
+        if executed.is_file():
+            kept = log.with_suffix(".ipynb")
+            shutil.copyfile(executed, kept)
+            error += f"\n  the executed notebook: {_shown(kept, self.root)}"
         self.store_for(a.run).discard(a.staging)
         started = a.started if a.started is not None else a.submitted
         outcome = Outcome(a.run, Status.FAILED, error=error + (f"\n{last}" if last else ""), log=log,
                           seconds=time.monotonic() - started)
         self.reporter.finish(outcome)
         return outcome
+
+
+def _shown(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
 
 
 def _fmt_duration(seconds: float) -> str:

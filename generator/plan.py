@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.code import CodeError, Function, closure, find_function
+from generator.notebook import find_notebook, is_notebook, notebook_code
 from generator.errors import InputError, Problem
 from generator.params import RULES
 from generator.posts import Post
@@ -199,12 +200,17 @@ def _distributions() -> dict[str, list[str]]:
 def key_inputs(root: Path, fn: Function, params: dict, seed: int, device: str,
                data: list[str]) -> dict[str, Any]:
     """Exactly what decides a result; the key is the hash of this (see docs/reference)."""
-    deps = closure(root, fn.module)
+    if fn.notebook:
+        function, code, packages = notebook_code(root, fn, file_sha)
+    else:
+        deps = closure(root, fn.module)
+        function = f"{fn.module}.{fn.ref.rpartition('.')[2]}"
+        code, packages = {f: file_sha(root / f) for f in deps.files}, deps.packages
     return {
         "format": KEY_FORMAT,
-        "function": f"{fn.module}.{fn.ref.rpartition('.')[2]}",
-        "code": {f: file_sha(root / f) for f in deps.files},
-        "packages": {p: package_version(p) for p in deps.packages},
+        "function": function,
+        "code": code,
+        "packages": {p: package_version(p) for p in packages},
         "params": params,
         "seed": seed,
         "device": device,
@@ -287,7 +293,7 @@ def _plan_one(post: Post, name: Any, spec: Any, root: Path, quick: bool,
                                                  "package, e.g. makemore.mlp")
         return None
     try:
-        fn = find_function(root, ref)
+        fn = find_notebook(root, ref) if is_notebook(ref) else find_function(root, ref)
     except CodeError as e:
         bad(("run",), str(e))
         return None

@@ -40,6 +40,11 @@ from generator.plan import Run, file_sha
 RESULT_FILE = "result.json"
 
 
+def folder_name(function: str) -> str:
+    """The store's folder for an experiment: its function, or a notebook's path with '/' as '--'."""
+    return function.replace("/", "--")
+
+
 class State(str, Enum):
     FRESH = "fresh"
     STALE = "stale"       # a result for this post's experiment exists, but inputs changed
@@ -102,7 +107,7 @@ class Store:
         self.project = project
 
     def folder(self, run: Run) -> Path:
-        return self.root / run.function / run.key[:16]
+        return self.root / folder_name(run.function) / run.key[:16]
 
     # -- reading --------------------------------------------------------------
     def load(self, run: Run) -> Result | None:
@@ -166,7 +171,7 @@ class Store:
         key = self.index().get(run.label)
         if not key:
             return None
-        path = self.root / run.function / key[:16]
+        path = self.root / folder_name(run.function) / key[:16]
         meta = _read_json(path / RESULT_FILE, None)
         return Result(key, path, meta) if meta else None
 

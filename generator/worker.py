@@ -50,6 +50,7 @@ class Job:
     staging: str             # the folder the run writes into
     threads: int = 1
     scratch: str = ""        # the run's own temp dir, made and removed by the parent
+    notebook: str = ""       # a notebook experiment: its path in the journal (module, func unused)
 
 
 @dataclass(frozen=True)
@@ -163,8 +164,13 @@ def _run(job: Job, send) -> int:
                os.environ.get("MPLCONFIGDIR") or os.path.expanduser("~/.config/matplotlib")]
     _guard_writes(allowed)  # library caches (matplotlib's font list) may still be written
     try:
+        if job.notebook:
+            info = _run_notebook(job, send)
+            send(("done", info))
+            return 0
         import importlib
 
+        from generator import notebook
         from generator.handle import RunHandle
 
         module = importlib.import_module(job.module)
@@ -172,18 +178,12 @@ def _run(job: Job, send) -> int:
         if "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(job.threads)
         device = _resolve_device(job.device)
-        last = [0.0]
-
-        def on_progress(step: int, total: int | None) -> None:
-            now = time.monotonic()
-            if now - last[0] >= 0.1 or (total is not None and step >= total):
-                last[0] = now
-                send(("progress", step, total))
-
+        on_progress = _throttled(send)
         os.chdir(staging)  # relative writes land in the result folder
         handle = RunHandle(staging, seed=job.seed, device=device, quick=job.quick,
                            root=root, on_progress=on_progress)
         handle.seed_everything()
+        notebook._RUN = handle  # generator.current_run() works in a function's helpers too
         start = time.perf_counter()
         returned = fn(handle, **job.params)
         seconds = time.perf_counter() - start
@@ -205,6 +205,8 @@ def _run(job: Job, send) -> int:
         traceback.print_exc()  # the full traceback goes to the log
         sys.stderr.flush()
         message = "".join(traceback.format_exception_only(type(e), e)).strip()
+        if type(e).__name__ == "NotebookFailed":  # already says where: notebook, cell, source
+            message = str(e)
         frames = [f for f in traceback.extract_tb(e.__traceback__)
                   if f.filename.startswith(os.path.join(root, "experiments"))]
         if frames:
@@ -212,6 +214,30 @@ def _run(job: Job, send) -> int:
             message += f"\n  at {os.path.relpath(f.filename, root)}:{f.lineno} in {f.name}"
         send(("error", message))
         return 1
+
+
+def _throttled(send):
+    """Progress as the run reports it, passed on at most ten times a second (and at the end)."""
+    last = [0.0]
+
+    def on_progress(step: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.1 or (total is not None and step >= total):
+            last[0] = now
+            send(("progress", step, total))
+
+    return on_progress
+
+
+def _run_notebook(job: Job, send) -> dict[str, Any]:
+    from generator.notebook import execute
+
+    start = time.perf_counter()
+    info = execute(job, _throttled(send))
+    seconds = time.perf_counter() - start
+    info["provenance"] = {**info.pop("kernel"), "node": socket.gethostname(),
+                          "threads": job.threads, "duration_s": round(seconds, 3)}
+    return info
 
 
 def _child_main(job: Job, conn) -> None:
