@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from generator.code import CodeError, Function, closure, find_function
-from generator.notebook import find_notebook, is_notebook, notebook_code
 from generator.errors import InputError, Problem
+from generator.notebook import find_notebook, is_notebook, notebook_code
 from generator.params import RULES
 from generator.posts import Post
 
