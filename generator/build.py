@@ -10,12 +10,12 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.errors import InputError, JournalError, Problem, RunFailed, StaleResults
+from generator.errors import ClaimFailed, InputError, JournalError, Problem, RunFailed, StaleResults
 from generator.execute import Executor, Outcome, Status
 from generator.plan import Plan, Run, plan
 from generator.posts import Post, read_posts, select_posts
 from generator.progress import console, reporter
-from generator.render import check, progress, render, weeks, write
+from generator.render import check, claims_report, progress, render, weeks, write
 from generator.site import Engine, for_journal
 from generator.site import engine as site_engine
 from generator.store import State, Store
@@ -89,6 +89,7 @@ def build(root: Path, opts: Options = Options()) -> Summary:
                                      f"no experiment named {', '.join(unknown)} "
                                      f"(known: {', '.join(sorted(r.name for r in the_plan.runs))})"))
     summary = Summary()
+    claims: list[Problem] = []   # checked claims that do not hold (kept going past)
     results, failures = {}, {}
     outcomes: list[Outcome] = []
     with journal.store.lock(wait=opts.wait, on_wait=lambda who: console.print(
@@ -137,7 +138,8 @@ def build(root: Path, opts: Options = Options()) -> Summary:
         if opts.site:
             ran = frozenset(o.run.key for o in outcomes if o.status is Status.RAN)
             pages = render(posts, the_plan, scanned, results, failures, journal.charts,
-                           quick=opts.quick, ran=ran, site=journal.site)
+                           quick=opts.quick, ran=ran, site=journal.site, keep_going=opts.keep_going)
+            claims = [c for page in pages for c in page.failed_claims]
             progress_md, progress_files = progress(posts, the_plan, results, journal.charts, journal.site)
             write(pages, journal.generated, files=progress_files)
             write([], journal.root / "docs" / ".generated", {"weeks.md": weeks(posts, the_plan, results, journal.site),
@@ -145,6 +147,9 @@ def build(root: Path, opts: Options = Options()) -> Summary:
             summary.pages = len(pages)
     if opts.site:
         summary.site = journal.site.build(journal.root, site_dir=opts.site_dir)
+        if claims:
+            raise ClaimFailed(claims_report(claims) + "\nThe site was built; each page boxes its claims "
+                                                      "that do not hold.")
     if summary.failed:
         raise RunFailed(failure_report(summary.failed, journal.root)
                         + "\nThe site was built; the failed experiments' posts show a warning box.")

@@ -63,6 +63,12 @@ class RunFailed(JournalError):
     exit_code = 1
 
 
+class ClaimFailed(JournalError):
+    """A ``{{ check }}`` in a post does not hold for the results: exit 1."""
+
+    exit_code = 1
+
+
 class LockBusy(JournalError):
     exit_code = 1
 

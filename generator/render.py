@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from generator import __version__, escape
-from generator.errors import InputError, Problem, suggest
+from generator.errors import ClaimFailed, InputError, Problem, suggest
 from generator.kinds import KINDS
 from generator.kinds.metric import seed_values
 from generator.numbers import fmt_duration, fmt_number
@@ -43,6 +43,7 @@ class Page:
     rel: str                                   # path under the generated folder
     text: str
     files: dict[str, Path] = field(default_factory=dict)  # asset rel -> source file
+    failed_claims: tuple[Problem, ...] = ()    # `{{ check }}`s that do not hold (with --keep-going)
 
 
 # -- references before running -------------------------------------------------
@@ -142,6 +143,8 @@ class _Renderer:
         self.files: dict[str, Path] = {}
         self.problems: list[Problem] = []
         self.broken: dict[str, str] = {}  # experiment name -> why it has no result
+        self.failed_claims: list[Problem] = []
+        self.after_paragraph: dict[int, list[str]] = {}  # body line number -> boxes to follow it
 
     def bad(self, ref: Ref, message: str) -> str:
         self.problems.append(Problem(self.post.rel, ref.line, None, f"{{{{ {ref.source} }}}}: {message}"))
@@ -159,6 +162,15 @@ class _Renderer:
         if block:
             return self.site.box("failure", html.escape(text), "See the box at the top of this post.")
         return self.site.missing(text)
+
+    def claim_failed(self, ref: Ref, values: str) -> str:
+        """Record a claim that does not hold; mark it, and box it after its paragraph."""
+        self.failed_claims.append(Problem(self.post.rel, ref.line, None,
+                                          f"the claim {{{{ {ref.source} }}}} does not hold: {values}"))
+        box = self.site.box("warning", "This claim does not hold",
+                            escape.inline(f"{{{{ {ref.source} }}}}: {values}"))
+        self.after_paragraph.setdefault(ref.line, []).append(box)
+        return '<sup class="journal-check-failed">⚠</sup>'
 
     def seeds(self, ref: Ref, exp: str) -> tuple[Run, list[Result] | None]:
         """The experiment's run and the result of each of its seeds (None if one is missing)."""
@@ -205,10 +217,12 @@ class _Renderer:
 
 def render(posts: list[Post], plan: Plan, scanned: dict, results: dict[str, Result],
            failures: dict[str, str], charts_dir: Path, *, quick: bool = False,
-           ran: frozenset[str] = frozenset(), site: Engine | None = None) -> list[Page]:
-    """Every post as a Markdown page; raise once with every reference that failed."""
+           ran: frozenset[str] = frozenset(), site: Engine | None = None,
+           keep_going: bool = False) -> list[Page]:
+    """Every post as a Markdown page; raise once with every reference that failed, then
+    with every claim that does not hold (unless ``keep_going``: the pages box them)."""
     slugs = {p.slug: p for p in posts}
-    pages, problems = [], []
+    pages, problems, claims = [], [], []
     for post in posts:
         r = _Renderer(post, plan, slugs, results, failures, charts_dir, quick, ran, site)
         out_lines = []
@@ -226,11 +240,17 @@ def render(posts: list[Post], plan: Plan, scanned: dict, results: dict[str, Resu
             pieces.append(raw[pos:].replace("\\{{", "{{"))
             out_lines.append("".join(pieces))
         problems += r.problems + _check_headline(post, r)
+        claims += r.failed_claims
+        out_lines = _after_paragraphs(out_lines, {line - post.body_line: boxes
+                                                  for line, boxes in r.after_paragraph.items()})
         if not has_provenance:
             out_lines += ["", r.provenance()]
-        pages.append(Page(f"{post.slug}.md", _page_text(post, r, "\n".join(out_lines), quick), r.files))
+        pages.append(Page(f"{post.slug}.md", _page_text(post, r, "\n".join(out_lines), quick), r.files,
+                          tuple(r.failed_claims)))
     if problems:
         raise InputError(problems)
+    if claims and not keep_going:
+        raise ClaimFailed(claims_report(claims))
     return pages
 
 
@@ -245,6 +265,20 @@ def _check_headline(post: Post, r: _Renderer) -> list[Problem]:
                                     f"{ref.source}: {run.function} reported no metric '{ref.names[0]}'"
                                     f"{suggest(ref.names[0], res.metrics)}"))
     return problems
+
+
+def claims_report(claims: list[Problem]) -> str:
+    return "\n".join([*(str(c) for c in claims),
+                      "The words no longer match the results: change the words (not the check), "
+                      "or build with --keep-going to see them boxed on the page."])
+
+
+def _after_paragraphs(lines: list[str], boxes: dict[int, list[str]]) -> list[str]:
+    """``lines`` with each group of boxes inserted after the paragraph holding its line."""
+    for at in sorted(boxes, reverse=True):
+        end = next((i for i in range(at, len(lines)) if not lines[i].strip()), len(lines))
+        lines[end:end] = ["", *(b + "\n" for b in boxes[at])]
+    return lines
 
 
 def _page_text(post: Post, r: _Renderer, body: str, quick: bool) -> str:

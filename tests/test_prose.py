@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -114,3 +115,109 @@ def test_a_chart_of_seeds_draws_the_mean_and_a_band(journal):
     assert "Loss over two seeds" in page
     charts = list((journal.root / "docs/blog/posts/assets").glob("chart-*.light.png"))
     assert len(charts) == 1 and charts[0].stat().st_size > 1000
+
+
+CLAIMS = """
+# Claims
+
+The bigger scale gives the bigger total {{ check big.total > small.total }}, and the small
+one stays under a bound {{ check small.total <= 30 }}. The two are close
+{{ check big.total ~ small.total tol=100% }}.
+"""
+
+
+def test_claims_that_hold_render_a_mark_with_both_values(journal):
+    journal.post("week-1", """
+        small: {run: toy.square, params: {n: 4}}
+        big: {run: toy.square, params: {n: 4, scale: 2.0}}
+    """, CLAIMS)
+    journal.build()
+    page = (journal.root / "docs/blog/posts/week-1.md").read_text()
+    assert page.count('class="journal-check"') == 3
+    assert "big.total > small.total (big.total = 28, small.total = 14)" in html.unescape(page)
+    assert "{{" not in page.split("---", 2)[2]
+
+
+def test_a_false_claim_fails_naming_the_line_and_both_values(journal):
+    journal.post("week-1", """
+        small: {run: toy.square, params: {n: 4}}
+        big: {run: toy.square, params: {n: 4, scale: 2.0}}
+    """, "# Claims\n\nSmaller, I said {{ check big.total < small.total }}.\n")
+    r = journal.cli("build", "--jobs", "1")
+    assert r.returncode == 1, r.stdout + r.stderr
+    out = r.stdout + r.stderr
+    assert "posts/week-1.md:10:" in out
+    assert "{{ check big.total < small.total }} does not hold: big.total = 28, small.total = 14" in out
+    assert "Traceback" not in out
+    assert not (journal.root / "docs/blog/posts/week-1.md").exists()  # nothing written
+
+
+def test_a_claim_that_a_parameter_change_makes_false_fails_the_next_build(journal):
+    body = "# Claims\n\nUnder forty {{ check sq.total < 40 }}.\n"
+    journal.post("week-1", "sq: {run: toy.square, params: {n: 4}}\n", body)
+    journal.build()
+    journal.post("week-1", "sq: {run: toy.square, params: {n: 6}}\n", body)   # total 55
+    with pytest.raises(Exception) as e:
+        journal.build()
+    assert type(e.value).__name__ == "ClaimFailed" and e.value.exit_code == 1
+    assert "sq.total = 55, 40 = 40" in str(e.value) or "sq.total = 55" in str(e.value)
+
+
+def test_keep_going_boxes_a_false_claim_after_its_paragraph(journal):
+    journal.post("week-1", "sq: {run: toy.square, params: {n: 4}}\n",
+                 "# Claims\n\nUnder ten {{ check sq.total < 10 }},\nstill the same paragraph.\n\nNext.\n")
+    with pytest.raises(Exception) as e:
+        journal.build(keep_going=True)
+    assert type(e.value).__name__ == "ClaimFailed" and "The site was built" in str(e.value)
+    page = (journal.root / "docs/blog/posts/week-1.md").read_text()
+    assert re.search(r"still the same paragraph\.\n\n!!! warning \"This claim does not hold\"\n    .*sq", page)
+    assert "journal-check-failed" in journal.html("week-1")
+
+
+@pytest.mark.parametrize("claim, holds", [
+    ("a.nll ~ b.nll", True),            # seeds: a tie unless clearly apart
+    ("a.nll < b.nll", False),           # not clearly smaller: the seeds overlap
+    ("a.nll <= b.nll", True),
+    ("a.nll < c.nll", True),            # c is far above
+    ("c.nll > 2.5", True),
+    ("a.nll ~ 2.0 ± 0.2", True),
+])
+def test_claims_over_seeds_weigh_the_spread(journal, claim, holds):
+    journal.post("week-1", """
+        a: {run: seeded.noisy, seeds: 3}
+        b: {run: seeded.noisy, seeds: [10, 11, 12]}
+        c: {run: seeded.noisy, seeds: 3, params: {base: 3.0}}
+    """, f"# Claims\n\n{{{{ check {claim} }}}}\n")
+    if holds:
+        journal.build()
+    else:
+        with pytest.raises(Exception) as e:
+            journal.build()
+        assert "(n=3)" in str(e.value) and " ± " in str(e.value)
+
+
+def test_holds_uses_two_standard_errors():
+    from generator.kinds.check import holds
+    from generator.stats import Spread
+
+    a, b = Spread((1.0, 1.2, 1.4)), Spread((1.5, 1.7, 1.9))   # sd 0.2 each; 2 SE of diff ≈ 0.327
+    assert holds("<", a, b)                                    # difference 0.5
+    assert not holds("<", a, Spread((1.2, 1.4, 1.6)))          # difference 0.2
+    assert holds("~", a, Spread((1.2, 1.4, 1.6)))
+    assert not holds("~", Spread((1.0,)), Spread((1.1,)), tol=0.05)
+    assert holds("~", Spread((1.0,)), Spread((1.1,)), tol=0.1000001)
+
+
+@pytest.mark.parametrize("claim, message", [
+    ("a.x = b.y", "expected a claim"),
+    ("1 < 2", "compares two numbers"),
+    ("sq.total < 3 tol=0.1", "a tolerance goes with ~"),
+    ("sq.total ~ 3", "a tie between single results needs a tolerance"),
+    ("nope.total < 3", "no experiment 'nope'"),
+])
+def test_bad_claims_are_refused_before_running(journal, claim, message):
+    journal.post("week-1", "sq: {run: toy.square}\n", f"{{{{ check {claim} }}}}\n")
+    with pytest.raises(InputError) as e:
+        journal.build()
+    assert "posts/week-1.md:7:" in str(e.value) and message in str(e.value)
+    assert journal.calls() == []

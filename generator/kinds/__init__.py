@@ -68,9 +68,10 @@ class OneName(Kind):
         return [Need(ref.exps[0], ref.names[0], self.what)]
 
 
-from generator.kinds import chart, figure, metric, param, provenance, scatter, table, text  # noqa: E402
+from generator.kinds import chart, check, figure, metric, param, provenance, scatter, table, text  # noqa: E402
 
 _ALL: tuple[Kind, ...] = (metric.Metric(), param.Param(), figure.Figure(), table.Table(),
-                          chart.Chart(), scatter.Scatter(), text.Text(), provenance.Provenance())
+                          chart.Chart(), scatter.Scatter(), text.Text(), provenance.Provenance(),
+                          check.Check())
 KINDS: dict[str, Kind] = {k.word: k for k in _ALL}
 WORDS: tuple[str, ...] = tuple(w for w in KINDS if w != "metric")  # words that start a reference
