@@ -221,3 +221,16 @@ def test_bad_claims_are_refused_before_running(journal, claim, message):
         journal.build()
     assert "posts/week-1.md:7:" in str(e.value) and message in str(e.value)
     assert journal.calls() == []
+
+
+def test_a_per_seed_table_lists_every_seed_then_mean_and_sd(journal):
+    journal.post("week-1", "a: {run: seeded.noisy, seeds: [3, 4]}\n",
+                 "{{ seeds a : nll:.4f seed }}\n")
+    journal.build()
+    stored = _seed_metrics(journal, "seeded.noisy")
+    page = (journal.root / "docs/blog/posts/week-1.md").read_text()
+    mean = (stored[3]["nll"] + stored[4]["nll"]) / 2
+    assert f"| 3 | {stored[3]['nll']:.4f} | 3 |" in page
+    assert f"| 4 | {stored[4]['nll']:.4f} | 4 |" in page
+    assert f"| **mean** | {mean:.4f} | 3.5 |" in page
+    assert f"| **sd** | {abs(stored[3]['nll'] - stored[4]['nll']) / math.sqrt(2):.4f} |" in page

@@ -68,10 +68,10 @@ class OneName(Kind):
         return [Need(ref.exps[0], ref.names[0], self.what)]
 
 
-from generator.kinds import chart, check, figure, metric, param, provenance, scatter, table, text  # noqa: E402
+from generator.kinds import chart, check, figure, metric, param, provenance, scatter, seeds, table, text  # noqa: E402
 
 _ALL: tuple[Kind, ...] = (metric.Metric(), param.Param(), figure.Figure(), table.Table(),
                           chart.Chart(), scatter.Scatter(), text.Text(), provenance.Provenance(),
-                          check.Check())
+                          check.Check(), seeds.Seeds())
 KINDS: dict[str, Kind] = {k.word: k for k in _ALL}
 WORDS: tuple[str, ...] = tuple(w for w in KINDS if w != "metric")  # words that start a reference
