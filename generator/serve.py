@@ -4,7 +4,7 @@ A small server of the journal's own (the standard library's ``http.server``)
 serves the latest good build, and a polling watcher over the journal's sources
 rebuilds through the site engine (Material for MkDocs or Zensical) after each
 edit. Every HTML page gets a banner (when there is something to say) and a tiny
-script that long-polls ``/livereload/<epoch>``; a finished rebuild bumps the
+script that long-polls ``<site path>/livereload/<epoch>``; a finished rebuild bumps the
 epoch and open pages reload. What a rebuild does depends on what changed:
 
 - If every result is fresh (an edit to prose, or to a page in docs/), the site is
@@ -42,14 +42,15 @@ from generator.progress import console
 
 HOST = "127.0.0.1"
 GENERATED = (".generated",)  # folders of docs/ that builds write, besides the engine's posts folder
-RELOAD = "/livereload/"       # long-polled by every page: answers the epoch once it changes
+RELOAD = "livereload/"        # under the site's path, long-polled by every page: answers the epoch once it changes
 POLL_S = 0.1                  # how often the watcher looks at the sources
 WAIT_S = 30                   # how long one long poll waits before answering "no change"
 _BODY = re.compile(rb"<body[^>]*>")
 _END = re.compile(rb"</body>", re.I)
 _SCRIPT = """<script>/* journal serve: livereload */
 (function(){var epoch=%d;function poll(){fetch("%s"+epoch,{cache:"no-store"})
-.then(function(r){return r.text()}).then(function(t){if(+t!==epoch){location.reload()}else{poll()}})
+.then(function(r){if(!r.ok){throw r.status}return r.text()})
+.then(function(t){if(+t!==epoch){location.reload()}else{poll()}})
 .catch(function(){setTimeout(poll,1000)})}poll()})();</script>"""
 
 
@@ -111,8 +112,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self, body: bool = True) -> None:
         srv = self.server
         path = unquote(urlsplit(self.path).path)
-        if path.startswith(RELOAD):
-            return self._send(200, "text/plain", str(srv.wait_for_change(path[len(RELOAD):])).encode(), body)
+        if path.startswith(srv.mount + RELOAD):
+            since = path[len(srv.mount + RELOAD):]
+            return self._send(200, "text/plain", str(srv.wait_for_change(since)).encode(), body)
         if not path.startswith(srv.mount):
             if path in ("/", srv.mount.rstrip("/")):
                 return self._redirect(srv.mount)
@@ -206,7 +208,7 @@ class PreviewServer(http.server.ThreadingHTTPServer):
         m = _BODY.search(page)
         if banner and m:
             page = page[:m.end()] + banner + page[m.end():]
-        script = (_SCRIPT % (self._epoch, self.mount.rstrip("/") + RELOAD)).encode()
+        script = (_SCRIPT % (self._epoch, self.mount + RELOAD)).encode()
         ends = list(_END.finditer(page))
         return page[:ends[-1].start()] + script + page[ends[-1].start():] if ends else page + script
 

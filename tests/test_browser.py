@@ -328,11 +328,15 @@ def test_serve_reloads_an_open_page_after_a_prose_edit(site, engine, browser):
         page = context.new_page()
         page.goto(url + next(p for p in _posts(site) if "week-1" in p), wait_until="load")
         assert "a hundred lines" in page.inner_text("article")
+        page.evaluate("window.journalLoaded = 1")
+        page.wait_for_timeout(1500)
+        assert page.evaluate("window.journalLoaded") == 1, "the page reloaded with nothing edited"
         post.write_text(before.replace("a hundred lines", "a hundred and one lines"), encoding="utf-8")
         t0 = time.monotonic()
         page.wait_for_function("document.body && document.body.innerText.includes('a hundred and one lines')",
                                timeout=30_000)
         print(f"{engine}: prose edit shown in the open page after {time.monotonic() - t0:.2f}s")
+        assert page.evaluate("window.journalLoaded") is None   # reloaded, by the injected script
     finally:
         post.write_text(before, encoding="utf-8")
         context.close()

@@ -51,9 +51,10 @@ class Zensical(Material):
     name = "zensical"
 
     def asset_link(self, rel: str) -> str:
-        # Zensical (0.0.73) publishes the posts folder's files one level up, beside the
-        # blog's pages (docs/blog/posts/assets/x.png -> blog/assets/x.png); posts link them
-        # correctly, a page outside the blog must link the published place
+        # Both engines publish the posts folder's files one level up, beside the blog's pages
+        # (docs/blog/posts/assets/x.png -> blog/assets/x.png). mkdocs rewrites a link from a
+        # page outside the blog to the source path; Zensical (0.0.73) does not, so such a
+        # page links the published place
         return f"{self.posts_dir.rpartition('/')[0] or '.'}/{rel}"
 
     def tick(self) -> None:
