@@ -96,6 +96,7 @@ def build(root: Path, opts: Options = Options()) -> Summary:
             f"waiting for the results store, in use by {who} ...")):
         journal.store.clean_staging()
         journal.quick_store.clean_staging()
+        journal.store.index()  # a damaged index is reported before anything runs
         todo: list[Run] = []
         stale: list[str] = []
         corrupt: list[str] = []
@@ -191,6 +192,7 @@ def status(root: Path, posts: tuple[str, ...] = ()) -> list[StatusLine]:
     journal = Journal(root)
     every, the_plan = journal.read()
     chosen = {p.rel for p in select_posts(every, posts, journal.root)}
+    journal.store.index()  # a damaged index is reported here too
     out = []
     for rel, post_runs in the_plan.by_post.items():
         if rel not in chosen:
@@ -208,11 +210,12 @@ def gc(root: Path, dry_run: bool = False) -> list[Path]:
     used = {r.key for r in the_plan.runs}
     removed = []
     with journal.store.lock():
-        for result in list(journal.store.all_results()):
-            if result.key not in used:
-                removed.append(result.path)
+        kept = {journal.store.folder(r) for r in the_plan.runs}
+        for folder in list(journal.store.folders()):  # by folder: a damaged one goes too
+            if folder not in kept:
+                removed.append(folder)
                 if not dry_run:
-                    shutil.rmtree(result.path)
+                    shutil.rmtree(folder)
         if journal.quick_store.root.is_dir():
             removed.append(journal.quick_store.root)
             if not dry_run:

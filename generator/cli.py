@@ -141,7 +141,7 @@ def status(obj: _Ctx, posts, explain: bool):
     """List every experiment of every post (or of the POSTs named: a path, file name or slug)
     as fresh, stale, missing or corrupt."""
     from generator.build import status as do_status
-    from generator.store import State
+    from generator.store import State, folder_name
 
     colour = {State.FRESH: "green", State.STALE: "yellow", State.MISSING: "red", State.CORRUPT: "red"}
     lines = do_status(obj.root, tuple(posts))
@@ -150,11 +150,18 @@ def status(obj: _Ctx, posts, explain: bool):
         r = line.run
         out.print(f"[{colour[line.state]}]{line.state.value:8}[/] {r.label:<{width}}  "
                   f"{r.function} [dim]{r.short}[/]", highlight=False)
-        if explain and line.reasons and line.state is not State.FRESH:
+        if (explain or line.state is State.CORRUPT) and line.reasons and line.state is not State.FRESH:
             for reason in line.reasons:
                 out.print(f"           [dim]-[/] {reason}", markup=True, highlight=False)
     counts = {s: sum(1 for x in lines if x.state is s) for s in State}
     out.print(", ".join(f"{n} {s.value}" for s, n in counts.items() if n) or "no experiments")
+    if counts[State.CORRUPT]:
+        from generator.errors import CorruptStore
+
+        bad = [f"results/{folder_name(x.run.function)}/{x.run.key[:16]} ({x.run.name})" for x in lines
+               if x.state is State.CORRUPT]
+        raise CorruptStore("corrupt stored results: " + ", ".join(bad)
+                           + "; `journal build --rerun NAME` replaces one")
 
 
 @main.command()

@@ -69,6 +69,22 @@ class ClaimFailed(JournalError):
     exit_code = 1
 
 
+class CorruptStore(JournalError):
+    """A file of the results store cannot be read as what it should be: exit 1, naming it."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, why: str | None = None) -> None:
+        super().__init__(message)
+        self.why = why or message  # the damage alone, without where and the fix
+
+
+class StoreWriteError(JournalError):
+    """The results store cannot be written (disk full, read-only): exit 1, naming the path."""
+
+    exit_code = 1
+
+
 class LockBusy(JournalError):
     exit_code = 1
 

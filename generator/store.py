@@ -34,7 +34,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from generator.errors import LockBusy
+from generator.errors import CorruptStore, LockBusy, StoreWriteError
 from generator.plan import Run, file_sha
 
 RESULT_FILE = "result.json"
@@ -90,11 +90,45 @@ class Result:
 _INFINITE = {"inf": math.inf, "-inf": -math.inf}  # JSON has no infinity: see handle._json_number
 
 
-def _read_json(path: Path, default: Any) -> Any:
+def _read_json(path: Path, default: Any, kind: type | None = None) -> Any:
+    """A JSON file's value; ``default`` if there is no file; CorruptStore if it cannot be
+    read, is not JSON, or (with ``kind``) holds something else."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return default
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+        raise _damaged(path, f"is not valid JSON ({getattr(e, 'msg', e)}, "
+                             f"line {getattr(e, 'lineno', '?')})") from None
+    except OSError as e:
+        raise _damaged(path, f"cannot be read ({e.strerror or e})") from None
+    if kind is not None and not isinstance(value, kind):
+        raise _damaged(path, f"holds a JSON {type(value).__name__}, not a "
+                             f"{'mapping' if kind is dict else kind.__name__}")
+    return value
+
+
+def _damaged(path: Path, why: str) -> CorruptStore:
+    why = f"{path.name} {why}"
+    if path.name == "index.json":
+        return CorruptStore(f"{_shown(path.parent)}/{why}. It only records which result each "
+                            "experiment used last: delete it, and the next build writes it again.", why)
+    return CorruptStore(f"stored result {_shown(path.parent)} is corrupt: {why}", why)
+
+
+def _shown(path: Path) -> str:
+    """A store path as the user sees it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def seal(meta: dict[str, Any]) -> str:
+    """The hash result.json records of its own content (every key but ``sha256``)."""
+    body = {k: v for k, v in meta.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"),
+                                     default=str).encode()).hexdigest()
 
 
 def _sha(path: Path) -> str:
@@ -111,10 +145,15 @@ class Store:
 
     # -- reading --------------------------------------------------------------
     def load(self, run: Run) -> Result | None:
-        """The stored result for this run's key, if complete and intact."""
+        """The stored result for this run's key, if there is one; CorruptStore (naming the
+        folder and the fix) if its result.json is damaged."""
         path = self.folder(run)
-        meta = _read_json(path / RESULT_FILE, None) if path.is_dir() else None
-        if not meta or meta.get("key") != run.key:
+        try:
+            meta = _read_meta(path) if path.is_dir() else None
+        except CorruptStore as e:
+            raise CorruptStore(f"{e}; run `journal build --rerun {run.name}` to replace it",
+                               e.why) from None
+        if meta is None or meta.get("key") != run.key:
             return None
         return Result(run.key, path, meta)
 
@@ -145,7 +184,10 @@ class Store:
 
     def state(self, run: Run, *, check_files: bool = False) -> tuple[State, list[str], Result | None]:
         """Fresh, stale, missing or corrupt, with the reasons."""
-        result = self.load(run)
+        try:
+            result = self.load(run)
+        except CorruptStore as e:
+            return State.CORRUPT, [e.why], Result(run.key, self.folder(run), {})
         if result is None:
             previous = self.previous(run)
             if previous is None:
@@ -165,14 +207,17 @@ class Store:
         return self.root / "index.json"
 
     def index(self) -> dict[str, str]:
-        return _read_json(self._index_path(), {})
+        return _read_json(self._index_path(), {}, dict)
 
     def previous(self, run: Run) -> Result | None:
         key = self.index().get(run.label)
-        if not key:
+        if not isinstance(key, str) or not key:
             return None
         path = self.root / folder_name(run.function) / key[:16]
-        meta = _read_json(path / RESULT_FILE, None)
+        try:
+            meta = _read_meta(path)
+        except CorruptStore:
+            return None  # only used to explain what changed
         return Result(key, path, meta) if meta else None
 
     def write_index(self, runs: list[Run]) -> None:
@@ -195,7 +240,10 @@ class Store:
     # -- writing -------------------------------------------------------------
     def staging(self, run: Run) -> Path:
         path = self.root / ".tmp" / f"{run.key[:16]}-{uuid.uuid4().hex[:8]}"
-        path.mkdir(parents=True)
+        try:
+            path.mkdir(parents=True)
+        except OSError as e:
+            raise StoreWriteError(write_failure(path, e)) from None
         return path
 
     def commit(self, run: Run, staging: Path, meta: dict[str, Any]) -> Result:
@@ -205,6 +253,8 @@ class Store:
             if p.is_file():
                 files[p.relative_to(staging).as_posix()] = _sha(p)
         meta = {"key": run.key, **meta, "files": files}
+        meta = json.loads(json.dumps(meta, default=str))  # as it will read back
+        meta["sha256"] = seal(meta)
         (staging / RESULT_FILE).write_text(json.dumps(meta, indent=2, sort_keys=False,
                                                       default=str) + "\n", encoding="utf-8")
         _fsync_tree(staging)
@@ -223,26 +273,38 @@ class Store:
         shutil.rmtree(staging, ignore_errors=True)
 
     def clean_staging(self) -> None:
-        """Remove leftovers of builds that were killed (called under the lock)."""
+        """Remove leftovers of builds that were killed (called under the lock).
+
+        A forced re-run killed between its two renames left the last good result as
+        ``<key>.old-*`` and nothing in its place: that copy is restored, not deleted."""
         shutil.rmtree(self.root / ".tmp", ignore_errors=True)
         if self.root.is_dir():
-            for old in self.root.glob("*/*.old-*"):
-                shutil.rmtree(old, ignore_errors=True)
+            for old in sorted(self.root.glob("*/*.old-*")):
+                final = old.with_name(old.name.split(".old-")[0])
+                if not final.exists():
+                    os.rename(old, final)
+                else:
+                    shutil.rmtree(old, ignore_errors=True)
+        for tmp in self.root.glob(".index.json.*") if self.root.is_dir() else ():
+            tmp.unlink(missing_ok=True)
 
-    def all_results(self) -> Iterator[Result]:
+    def folders(self) -> Iterator[Path]:
+        """Every result folder in the store (what it holds is not read)."""
         if not self.root.is_dir():
             return
         for meta_path in sorted(self.root.glob(f"*/*/{RESULT_FILE}")):
-            meta = _read_json(meta_path, None)
-            if meta:
-                yield Result(meta.get("key", ""), meta_path.parent, meta)
+            if not meta_path.parent.name.startswith("."):
+                yield meta_path.parent
 
     # -- the lock: two builds never interleave the store ------------------------
     @contextlib.contextmanager
     def lock(self, *, wait: bool = True, on_wait=None) -> Iterator[None]:
         lock = self.project / ".journal" / "lock"
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise StoreWriteError(write_failure(lock, e)) from None
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -263,10 +325,36 @@ class Store:
             os.close(fd)
 
 
+def _read_meta(folder: Path) -> dict[str, Any] | None:
+    """A result folder's result.json: None if absent, CorruptStore if damaged or edited."""
+    path = folder / RESULT_FILE
+    meta = _read_json(path, None, dict)
+    if meta is None:
+        return None
+    if not meta:
+        raise _damaged(path, "is empty")
+    if "sha256" in meta and meta["sha256"] != seal(meta):
+        raise _damaged(path, "was modified (its recorded hash does not match)")
+    return meta
+
+
 def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise StoreWriteError(write_failure(path, e)) from None
+
+
+def write_failure(path: Path, e: OSError) -> str:
+    """What to say when the store cannot be written."""
+    why = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exhausted",
+           errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
+           errno.EPERM: "permission denied"}.get(e.errno, e.strerror or str(e))
+    return (f"could not write {_shown(path)}: {why}; nothing was changed there "
+            "(free some space or fix the permissions, then build again)")
 
 
 def _fsync_tree(folder: Path) -> None:

@@ -15,6 +15,7 @@ Neither commits anything to the results store; the build does.
 from __future__ import annotations
 
 import contextlib
+import errno
 import multiprocessing as mp
 import os
 import platform
@@ -202,11 +203,16 @@ def _run(job: Job, send) -> int:
         send(("done", info))
         return 0
     except BaseException as e:  # noqa: BLE001 - every failure is reported, none escapes
-        traceback.print_exc()  # the full traceback goes to the log
-        sys.stderr.flush()
+        try:
+            traceback.print_exc()  # the full traceback goes to the log
+            sys.stderr.flush()
+        except OSError:
+            pass  # the log is on a full disk: the message below still gets through
         message = "".join(traceback.format_exception_only(type(e), e)).strip()
         if type(e).__name__ == "NotebookFailed":  # already says where: notebook, cell, source
             message = str(e)
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            message += f"\n  the disk is full: the run could not write its output ({staging})"
         frames = [f for f in traceback.extract_tb(e.__traceback__)
                   if f.filename.startswith(os.path.join(root, "experiments"))]
         if frames:
@@ -325,6 +331,9 @@ class Child:
             return Outcome(info=msg[1])
         if msg is not None and msg[0] == "error":
             return Outcome(error=msg[1])
+        if _disk_full(Path(self.job.staging)):
+            return Outcome(error=f"the worker stopped before reporting a result: the disk holding "
+                                 f"{self.job.staging} is full", crashed=True)
         return Outcome(error=describe_exit(code), crashed=True)
 
     def wait(self, on_progress, timeout: float | None = None) -> Outcome | None:
@@ -337,6 +346,13 @@ class Child:
             wait(self.waitables(), timeout=0.25 if left is None else min(0.25, left))
             self.drain(on_progress)
         return self.outcome()
+
+
+def _disk_full(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path).free < 1 << 20
+    except OSError:
+        return False
 
 
 def describe_exit(code: int | None) -> str:

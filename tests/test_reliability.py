@@ -8,6 +8,7 @@ as tests/test_bad_input.py does.
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import shutil
@@ -22,6 +23,7 @@ from test_bad_input import built, fm  # noqa: F401 - the journal built once, fro
 
 LIFECYCLE = '''
 import html
+import json
 import os
 import re
 import subprocess
@@ -283,3 +285,116 @@ def test_a_headline_typo_is_an_error(copy):
     assert r.returncode == 2, r.stdout + r.stderr
     assert "posts/bad.md:3: headline: b.totl: toy.square reported no metric 'totl' (did you mean 'total'?)" \
         in r.stderr, r.stderr
+
+
+# -- a damaged store is reported, never an internal error; --rerun replaces it ------------
+
+def _result_json(root: Path) -> Path:
+    return next((root / "results").glob("toy.square/*/result.json"))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "conflict", "empty-list", "edited"])
+def test_a_damaged_result_json_is_reported_and_replaced_on_request(copy, damage):
+    meta = _result_json(copy.root)
+    folder = meta.parent.relative_to(copy.root).as_posix()
+    text = meta.read_text()
+    meta.write_text({"garbage": "\x00not json{",
+                     "conflict": f"<<<<<<< HEAD\n{text}=======\n{text}>>>>>>> other\n",
+                     "empty-list": "[]\n",
+                     "edited": text.replace('"threads": ', '"threads": 1', 1)}[damage])
+    for args in (("build",), ("status",), ("show",)):
+        r = copy.cli(*args)
+        assert r.returncode == 1, (args, r.stdout + r.stderr)
+        assert folder in r.stdout + r.stderr and "corrupt" in r.stdout + r.stderr, (args, r.stdout + r.stderr)
+        assert "internal error" not in r.stderr and "Traceback" not in r.stderr
+    assert copy.cli("gc").returncode == 0 and meta.exists()  # gc keeps what a post uses
+    r = copy.cli("build", "--rerun", "sq")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads(meta.read_text())["key"].startswith(meta.parent.name)
+    assert copy.cli("status").returncode == 0
+
+
+def test_a_damaged_index_is_reported(copy):
+    index = copy.root / "results" / "index.json"
+    index.write_text("<<<<<<< HEAD\n{}\n")
+    for args in (("build", "--rerun", "sq"), ("status",)):
+        r = copy.cli(*args)
+        assert r.returncode == 1, (args, r.stdout + r.stderr)
+        assert "results/index.json is not valid JSON" in r.stderr and "delete it" in r.stderr, r.stderr
+        assert "internal error" not in r.stderr
+    assert copy.calls() == []
+
+
+def test_a_rerun_killed_between_its_renames_is_restored(copy):
+    meta = _result_json(copy.root)
+    folder = meta.parent
+    before = meta.read_bytes()
+    folder.rename(folder.with_name(folder.name + ".old-1a2b3c"))  # the first rename, then the kill
+    r = copy.cli("build")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert copy.calls() == []  # the last good result came back; nothing ran again
+    assert meta.read_bytes() == before
+    assert not list(folder.parent.glob("*.old-*"))
+
+
+FULL_DISK = '''
+import os
+
+
+def disk_full(run):
+    fd = os.open("/dev/full", os.O_WRONLY)  # every write fails with ENOSPC, as on a full disk
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)  # the run's log is on it too
+    with open("/dev/full", "w") as f:
+        f.write("x" * 100_000)
+    return {"x": 1}
+'''
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_in_a_worker_is_named(copy):
+    copy.write("experiments/full.py", FULL_DISK)
+    copy.write("posts/bad.md", fm("  b: {run: full.disk_full}\n", "{{ b.x }}\n"))
+    copy.env["JOURNAL_WRITABLE"] += os.pathsep + "/dev/full"
+    r = copy.cli("build")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "No space left on device" in r.stderr and "the disk is full" in r.stderr, r.stderr
+    assert "os._exit" not in r.stderr
+    tmp = copy.root / "results" / ".tmp"
+    assert not tmp.exists() or not any(tmp.iterdir())
+
+
+@pytest.mark.parametrize("fault, says", [
+    ("index", "could not write results/index.json: the disk is full; nothing was changed there"),
+    ("read-only", "could not write results/.tmp/"),
+])
+def test_an_unwritable_store_is_named_and_left_clean(copy, monkeypatch, fault, says):
+    """Faults injected in-process: a full disk or a read-only mount cannot be made without root."""
+    import errno
+
+    from generator.build import Options, build
+    from generator.errors import JournalError
+
+    copy.write("posts/bad.md", fm("  b: {run: toy.square, params: {n: 4}}\n", "{{ b.total }}\n"))
+    real_write, real_mkdir = Path.write_text, Path.mkdir
+
+    def write_text(self, *a, **k):
+        if fault == "index" and self.name.startswith(".index.json."):
+            real_write(self, "{", encoding="utf-8")  # a partial write, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, *a, **k)
+
+    def mkdir(self, *a, **k):
+        if fault == "read-only" and self.parent.name == ".tmp":
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real_mkdir(self, *a, **k)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    monkeypatch.chdir(copy.root)
+    before = (copy.root / "results" / "index.json").read_bytes()
+    with pytest.raises(JournalError) as e:
+        build(copy.root, Options(quiet=True, jobs=1))
+    assert e.value.exit_code == 1 and says in str(e.value), str(e.value)
+    assert (copy.root / "results" / "index.json").read_bytes() == before
+    assert not list((copy.root / "results").glob(".index.json.*"))
