@@ -168,10 +168,8 @@ class PreviewServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, host: str, port: int, root: Path, mount: str, banner: Banner,
-                 tick=lambda: None) -> None:
+    def __init__(self, host: str, port: int, root: Path, mount: str, banner: Banner) -> None:
         super().__init__((host, port), _Handler, bind_and_activate=False)
-        self.tick = tick
         self.root = root
         self.mount = mount if mount.endswith("/") else mount + "/"
         self.banner = banner
@@ -186,10 +184,6 @@ class PreviewServer(http.server.ThreadingHTTPServer):
         """Bind and listen now: ``Preview.serve`` does so early, to report a busy port before building."""
         self.server_bind()
         self.server_activate()
-
-    def service_actions(self) -> None:
-        """Each turn of the serving loop, in the main thread."""
-        self.tick()
 
     def reload(self) -> None:
         """Tell open pages to reload (from any thread)."""
@@ -275,7 +269,7 @@ class Preview:
         # when it opens the file, so it never reads a folder that was already replaced
         self.current = self.tmp / "current"
         self._point(self._placeholder())
-        self.server = PreviewServer(HOST, port, self.current, self.mount, self.banner, self.engine.tick)
+        self.server = PreviewServer(HOST, port, self.current, self.mount, self.banner)
         self.watcher: _Watcher | None = None
         self._building = threading.Lock()   # one build at a time
         self._state = threading.Lock()      # guards _runner and _pending
