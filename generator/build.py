@@ -15,7 +15,7 @@ from generator.execute import Executor, Outcome, Status
 from generator.plan import Plan, Run, plan
 from generator.posts import Post, read_posts, select_posts
 from generator.progress import console, reporter
-from generator.render import check, claims_report, progress, render, weeks, write
+from generator.render import check, claims_report, notebook_pages, progress, render, weeks, write
 from generator.site import Engine, for_journal
 from generator.site import engine as site_engine
 from generator.store import State, Store
@@ -143,6 +143,9 @@ def build(root: Path, opts: Options = Options()) -> Summary:
             claims = [c for page in pages for c in page.failed_claims]
             progress_md, progress_files = progress(posts, the_plan, results, journal.charts, journal.site)
             write(pages, journal.generated, files=progress_files)
+            notebooks = notebook_pages(posts, the_plan, results, journal.site)
+            if notebooks or journal.site.notebooks(journal.root).exists():
+                write(notebooks, journal.site.notebooks(journal.root))
             write([], journal.root / "docs" / ".generated", {"weeks.md": weeks(posts, the_plan, results, journal.site),
                                                              "progress.md": progress_md})
             summary.pages = len(pages)

@@ -321,19 +321,30 @@ def execute(job, on_progress) -> dict[str, Any]:
     watcher.start()
     client = NotebookClient(nb, timeout=None, kernel_name=kernel, allow_errors=False,
                             record_timing=False, resources={"metadata": {"path": str(staging)}})
-    failure = None
+    failure, completed = None, False
     try:
         client.execute()
+        completed = True
     except CellExecutionError:
         failure = _failed_cell(nb, path, job.notebook)
     finally:
         done.set()
         watcher.join(1)
         _echo_outputs(nb)
-        _save(nbformat, _stored(nb), staging / STORED)
         progress.unlink(missing_ok=True)
+        if completed:
+            info = _handed_back(staging)
+            images = _loose_images(nb, staging, set(info["figures"]))
+            info["figures"] = sorted(set(info["figures"]) | set(images))
+        _save(nbformat, _stored(nb), staging / STORED)
     if failure:
         raise NotebookFailed(failure)
+    info["notebook"] = {"path": job.notebook, "stored": STORED, "params": job.params,
+                        "single_image_figures": sorted(images)}
+    return info
+
+
+def _handed_back(staging: Path) -> dict[str, Any]:
     info_path = staging / INFO_FILE
     try:
         info = json.loads(info_path.read_text(encoding="utf-8"))
@@ -341,10 +352,6 @@ def execute(job, on_progress) -> dict[str, Any]:
         raise RuntimeError("the notebook finished but its run handle reported nothing "
                            "(did a cell shut the kernel down?)") from None
     info_path.unlink()
-    images = _loose_images(nb, staging, set(info["figures"]))
-    info["figures"] = sorted(set(info["figures"]) | set(images))
-    info["notebook"] = {"path": job.notebook, "stored": STORED, "params": job.params,
-                        "single_image_figures": sorted(images)}
     return info
 
 
@@ -468,13 +475,14 @@ def _loose_images(nb, staging: Path, taken: set[str]) -> list[str]:
         for out in cell.get("outputs", []):
             data = out.get("data", {}) if out.get("output_type") in ("display_data",
                                                                        "execute_result") else {}
-            if "image/png" not in data or out.get("metadata", {}).get("journal_figure"):
+            if "image/png" not in data or (out.get("metadata") or {}).get("journal_figure"):
                 continue
             name, k = base, 1
             while name in taken:
                 k += 1
                 name = f"{base}-{k}"
             taken.add(name)
+            out.setdefault("metadata", {})["journal_figure"] = name
             png = base64.b64decode(data["image/png"])
             folder = staging / "figures"
             folder.mkdir(exist_ok=True)
@@ -527,8 +535,15 @@ def _setup() -> None:
 
     progress = Path(spec["staging"]) / PROGRESS_FILE
 
+    import time
+
+    last = [0.0]
+
     def on_progress(step: int, total: int | None) -> None:
-        progress.write_text(f"{step} {total}")
+        now = time.monotonic()
+        if now - last[0] >= 0.1 or (total is not None and step >= total):
+            last[0] = now
+            progress.write_text(f"{step} {total}")
 
     _RUN = RunHandle(spec["staging"], seed=spec["seed"], device=device, quick=spec["quick"],
                      root=root, on_progress=on_progress)
@@ -635,3 +650,53 @@ class StandIn:
 
     def read_bytes(self, path) -> bytes:
         return Path(path).read_bytes()
+
+
+# -- publishing: the executed notebook as a page ---------------------------------------------------
+
+def page_rel(slug: str, name: str) -> str:
+    """The published notebook's page, relative to the engine's notebooks folder."""
+    return f"{slug}-{name}.md"
+
+
+def render_page(result, run, post_title: str, post_link: str, site) -> tuple[str, dict[str, Path]]:
+    """Markdown for the executed notebook stored with ``result``: its cells, their outputs
+    (text as code blocks, figures light and dark), and the parameters injected."""
+    from generator import escape
+
+    stored = json.loads((result.path / STORED).read_text(encoding="utf-8"))
+    nbinfo = result.meta.get("notebook", {})
+    slug = Path(post_link).stem
+    files: dict[str, Path] = {}
+    params = ", ".join(f"`{k} = {json.dumps(v)}`" for k, v in nbinfo.get("params", {}).items())
+    out = ["---", f"title: {json.dumps(f'The notebook behind {post_title}')}", "---", "",
+           "# The notebook behind these numbers", "",
+           f"`{run.function}`, as it ran for [{escape.inline(post_title)}]({post_link})"
+           f" (experiment `{run.name}`, seed {run.seed}).", ""]
+    if params:
+        out += [site.box("info", "Parameters", f"Injected after the `parameters` cell: {params}"), ""]
+    singles = set(nbinfo.get("single_image_figures", []))
+    for cell in stored.get("cells", []):
+        source = "".join(cell.get("source", []))
+        if cell.get("cell_type") == "markdown":
+            out += [source, ""]
+            continue
+        if cell.get("cell_type") != "code" or not source.strip():
+            continue
+        out += [escape.block(source, "python"), ""]
+        for o in cell.get("outputs", []):
+            kind = o.get("output_type")
+            name = (o.get("metadata") or {}).get("journal_figure")
+            if name and name in result.figures:
+                base = f"assets/{slug}-{run.name}-{result.key[:8]}-{name}"
+                for variant in ("light", "dark"):
+                    files[f"{base}.{variant}.png"] = result.figure_path(name, variant)
+                caption = f"{name} (one image, not re-drawn for the dark palette)" \
+                    if name in singles else name
+                out += [site.figure(base, name, caption), ""]
+            elif kind == "stream":
+                out += [escape.block("".join(o.get("text", "")).rstrip("\n")), ""]
+            elif kind == "execute_result" and "text/plain" in o.get("data", {}):
+                text = o["data"]["text/plain"]
+                out += [escape.block("".join(text) if isinstance(text, list) else text), ""]
+    return "\n".join(out).rstrip() + "\n", files

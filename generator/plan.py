@@ -24,7 +24,7 @@ from generator.posts import Post
 KEY_FORMAT = "journal-key-1"   # bump when what a key hashes changes
 DEFAULT_TIMEOUT = 30 * 60.0    # seconds; long enough for a week's largest CPU run
 DEVICES = ("auto", "cpu", "cuda", "mps")
-EXPERIMENT_KEYS = {"run", "params", "quick", "timeout", "seed", "seeds", "device", "data"}
+EXPERIMENT_KEYS = {"run", "params", "quick", "timeout", "seed", "seeds", "device", "data", "publish"}
 MAX_SEEDS = 64
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m(?!s))?\s*"
@@ -48,6 +48,7 @@ class Run:
     key: str = ""
     inputs: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     seeds: tuple[int, ...] = ()   # `seeds:` given: every seed of the experiment, this one among them
+    publish: bool = False         # a notebook experiment whose executed notebook becomes a page
 
     @property
     def short(self) -> str:
@@ -301,6 +302,12 @@ def _plan_one(post: Post, name: Any, spec: Any, root: Path, quick: bool,
         bad(("run",), f"could not read the experiment's code: {e}")
         return None
 
+    publish = spec.get("publish", False)
+    if not isinstance(publish, bool):
+        bad(("publish",), f"expected true or false, got {publish!r}")
+    elif publish and not fn.notebook:
+        bad(("publish",), "only a notebook experiment (run: notebooks/....ipynb) has a notebook "
+                          "to publish")
     signature = {p.name: p for p in fn.params}
     seed = spec.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
@@ -337,9 +344,9 @@ def _plan_one(post: Post, name: Any, spec: Any, root: Path, quick: bool,
         return None
     values = _json_roundtrip(values)
     inputs = key_inputs(root, fn, values, seeds[0] if seeds else seed, device, data)
-    return Run(post=post.rel, name=name, function=ref, module=fn.module, params=values,
+    return Run(post=post.rel, name=name, function=fn.ref, module=fn.module, params=values,
                seed=seeds[0] if seeds else seed, seeds=seeds, device=device, timeout=timeout,
-               quick=quick and bool(quick_params),
+               quick=quick and bool(quick_params), publish=publish,
                key=make_key(inputs),
                inputs=inputs)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -245,12 +246,45 @@ def render(posts: list[Post], plan: Plan, scanned: dict, results: dict[str, Resu
                                                   for line, boxes in r.after_paragraph.items()})
         if not has_provenance:
             out_lines += ["", r.provenance()]
+        out_lines += _notebook_links(post, plan, results, r.site)
         pages.append(Page(f"{post.slug}.md", _page_text(post, r, "\n".join(out_lines), quick), r.files,
                           tuple(r.failed_claims)))
     if problems:
         raise InputError(problems)
     if claims and not keep_going:
         raise ClaimFailed(claims_report(claims))
+    return pages
+
+
+def _published(post: Post, plan: Plan, results: dict[str, Result]):
+    """(run, result) of each of the post's notebook experiments that asks to be published."""
+    for run in plan.by_post.get(post.rel, {}).values():
+        if run.publish and results.get(run.key) is not None:
+            yield run, results[run.key]
+
+
+def _notebook_links(post: Post, plan: Plan, results: dict[str, Result], site: Engine) -> list[str]:
+    from generator.notebook import page_rel
+
+    lines = []
+    for run, _ in _published(post, plan, results):
+        target = f"{site.notebooks_dir}/{page_rel(post.slug, run.name)}"
+        link = os.path.relpath(target, site.posts_dir).replace(os.sep, "/")
+        lines += ["", f"[The notebook behind these numbers: `{run.function}`]({link})"]
+    return lines
+
+
+def notebook_pages(posts: list[Post], plan: Plan, results: dict[str, Result], site: Engine) -> list[Page]:
+    """A page for each published notebook: its cells and outputs as they ran."""
+    from generator.notebook import page_rel, render_page
+
+    pages = []
+    for post in posts:
+        for run, res in _published(post, plan, results):
+            title = str(post.meta.get("title") or post.slug)
+            link = os.path.relpath(site.post_link(post.slug), site.notebooks_dir).replace(os.sep, "/")
+            text, files = render_page(res, run, title, link, site)
+            pages.append(Page(page_rel(post.slug, run.name), text, files))
     return pages
 
 

@@ -202,3 +202,32 @@ def test_the_parameters_cell_holds_only_literal_assignments(journal):
     journal.write("notebooks/week.ipynb", textwrap.dedent("not json"))
     r = journal.cli("build")
     assert r.returncode == 2 and "is not a Jupyter notebook" in r.stderr, r.stdout + r.stderr
+
+
+def test_a_published_notebook_is_a_page_linked_from_the_post(journal):
+    journal.write("experiments/helper.py", HELPER)
+    journal.write("notebooks/week.ipynb", notebook())
+    journal.post("notebook", """
+        nb:
+          run: notebooks/week.ipynb
+          params: {steps: 4}
+          publish: true
+    """, POST_BODY)
+    journal.build()
+    post = journal.html("notebook")
+    assert "The notebook behind these numbers" in post and "notebooks/notebook-nb/" in post
+    pages = list((journal.root / "site").rglob("notebook-nb/index.html"))
+    assert pages, "no page for the published notebook"
+    page = pages[0].read_text()
+    assert "steps = 4" in page                      # the injected parameters, shown
+    assert "A notebook experiment" in page           # a Markdown cell
+    md = (journal.root / "docs/blog/notebooks/notebook-nb.md").read_text()
+    assert "run.metrics(total=" in md and "metrics" in page  # a code cell
+    assert "done 4" in page                          # what it printed
+    assert "curve" in page and ".dark.png" in page   # the figure, light and dark
+
+
+def test_publish_is_for_notebooks_only(journal):
+    journal.post("p", "sq:\n  run: toy.square\n  publish: true\n", "# P\n")
+    r = journal.cli("build")
+    assert r.returncode == 2 and "only a notebook experiment" in r.stderr, r.stdout + r.stderr

@@ -15,11 +15,16 @@ class Engine:
 
     name = "engine"
     posts_dir = "blog/posts"            # generated posts, relative to docs/
+    notebooks_dir = "blog/notebooks"    # published notebooks, relative to docs/
 
     # -- where things go ----------------------------------------------------------
     def generated(self, root: Path) -> Path:
         """The folder the journal writes rendered posts and their images into."""
         return root / "docs" / self.posts_dir
+
+    def notebooks(self, root: Path) -> Path:
+        """The folder the journal writes published notebooks' pages into."""
+        return root / "docs" / self.notebooks_dir
 
     def post_link(self, slug: str) -> str:
         """A link, relative to docs/, to a rendered post's Markdown page."""
