@@ -53,6 +53,8 @@ def test_the_check_reports_every_tensor_and_agrees_with_week_2s_network(project)
             "diff_logprobs", "diff_logits_by_steps"} <= diffs
     assert m["tensors"] == len(diffs)
     assert m["max_diff"] == max(m[k] for k in diffs) < 1e-12
+    assert m["max_diff"] == max(m["max_diff_by_steps"], m["max_diff_compact"])
+    assert m["max_diff_compact"] >= m["diff_W1"]
     assert m["loss_vs_week2"] < 1e-12  # the spelled-out forward pass is week 2's MLP
     assert m["params"] == V * 10 + 30 * 16 + 2 * 16 + 16 * V + V
 
@@ -153,10 +155,13 @@ def test_a_scatter_plots_one_metric_against_another_with_seed_bars(journal):
     journal.post("week-1", """
         small: {run: sizes.model, params: {size: 100}}
         large: {run: sizes.model, params: {size: 10000, base: 1.5}, seeds: 3}
-    """, '{{ scatter params dev_nll : small large logx "Dev NLL against size." }}\n')
+    """, '{{ scatter params dev_nll : small large logx "Dev NLL against size." }}\n\n'
+         '{{ table large : params dev_nll }}\n')
     assert journal.build().ran == 4
     html = journal.html("week-1")
     assert "Dev NLL against size." in html
+    # a value every seed agrees on is shown once; one that varies, with its spread
+    assert "10,000" in html and "10,000 ± 0" not in html and " ± " in html
     charts = sorted((journal.root / "site").rglob("chart-*.light.png"))
     assert len(charts) == 1 and charts[0].stat().st_size > 1000
     journal.write("experiments/unused.py", "")

@@ -64,8 +64,9 @@ class Table(Kind):
 
 
 def cell(values: list, spec: str | None, seeds: tuple[int, ...]) -> str:
-    """One seed's value, or mean ± sd over seeds (each seed's value on hover)."""
+    """One seed's value, or mean ± sd over seeds (each seed's value on hover). A value
+    every seed agrees on (a parameter count) is shown once: it has no spread."""
     numbers = [numeric(v) for v in values]
-    if len(values) == 1 or None in numbers:
+    if len(values) == 1 or None in numbers or all(v == values[0] for v in values):
         return escape.inline(fmt_number(values[0], spec))
     return spread_html(Spread(tuple(numbers)), spec, seeds)
