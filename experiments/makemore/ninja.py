@@ -157,7 +157,8 @@ def backprop_check(
     gamma and beta start away from 1 and 0 and b2 away from 0, so that a wrong
     gradient cannot hide behind a trivial value. Metrics ``diff_<tensor>``: the
     largest absolute difference between the two gradients of that tensor;
-    ``max_diff`` the largest of them all; ``loss_vs_week2`` how far this forward
+    ``max_diff`` the largest of them all, ``max_diff_by_steps`` of the step-by-step
+    cross-entropy's tensors, ``max_diff_compact`` of the compact backward pass's; ``loss_vs_week2`` how far this forward
     pass's loss is from week 2's ``MLP`` on the same weights and batch.
     """
     if dtype not in DTYPES:
@@ -183,7 +184,8 @@ def backprop_check(
         steps = backward_step_by_step(t, Yb)
     steps["logits_by_steps"] = steps.pop("logits")
     auto["logits_by_steps"] = auto["logits"]
-    manual = {**steps, **backward(p, t, Xb, Yb)}
+    compact = backward(p, t, Xb, Yb)
+    manual = {**steps, **compact}
     diffs = {f"diff_{k}": (manual[k] - auto[k]).abs().max().item() for k in sorted(manual)}
 
     # The same batch through week 2's MLP, in float64, with these weights.
@@ -197,6 +199,8 @@ def backprop_check(
     return {
         **diffs,
         "max_diff": max(diffs.values()),
+        "max_diff_by_steps": max(diffs[f"diff_{k}"] for k in steps),
+        "max_diff_compact": max(diffs[f"diff_{k}"] for k in compact),
         "loss": t["loss"].item(),
         "loss_vs_week2": abs(t["loss"].item() - week2_loss),
         "tensors": len(diffs),
