@@ -149,8 +149,9 @@ def build(root: Path, opts: Options = Options()) -> Summary:
             write([], journal.root / "docs" / ".generated", {"weeks.md": weeks(posts, the_plan, results, journal.site),
                                                              "progress.md": progress_md})
             summary.pages = len(pages)
+            # under the lock: two builds (or serve's) never write docs/ and site/ at once
+            summary.site = journal.site.build(journal.root, site_dir=opts.site_dir)
     if opts.site:
-        summary.site = journal.site.build(journal.root, site_dir=opts.site_dir)
         if claims:
             raise ClaimFailed(claims_report(claims) + "\nThe site was built; each page boxes its claims "
                                                       "that do not hold.")

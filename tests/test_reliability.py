@@ -398,3 +398,16 @@ def test_an_unwritable_store_is_named_and_left_clean(copy, monkeypatch, fault, s
     assert e.value.exit_code == 1 and says in str(e.value), str(e.value)
     assert (copy.root / "results" / "index.json").read_bytes() == before
     assert not list((copy.root / "results").glob(".index.json.*"))
+
+
+# -- two builds never interleave, the site build included --------------------------------
+
+def test_warm_builds_started_together_both_succeed(copy):
+    assert copy.cli("build", "-q").returncode == 0  # warm: nothing to run, only the site
+    for _ in range(2):
+        procs = [subprocess.Popen(copy.args("build", "-q"), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env=copy.env) for _ in range(2)]
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            assert p.returncode == 0, out + err
+    assert (copy.root / "site" / "index.html").is_file()
