@@ -44,8 +44,6 @@ FIRST_POST = ("posts/week-1.md", "experiments/bigram.py")   # only into a journa
 # What may already be in a folder before it becomes a journal (a fresh GitHub repository).
 PRE_EXISTING = {".git", ".gitignore", ".gitattributes", "README", "README.md", "LICENSE", "LICENSE.md",
                 "LICENSE.txt"}
-# A site_url or repo_url still to be set: example.com is reserved for examples (RFC 2606).
-PLACEHOLDER_URL = "https://example.com/"
 _GITHUB = re.compile(r"^(?P<user>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/(?P<repo>[A-Za-z0-9._-]{1,100})$")
 _SKIPPED = re.compile(r"(^|/)(__pycache__|\.tmp)(/|$)|\.old-|\.pyc$")
 
@@ -108,13 +106,8 @@ def _check_folder(root: Path) -> bool:
     return False
 
 
-def _urls(github: str | None) -> tuple[str, str, str]:
-    """site_url, repo_url and the comment above them."""
-    if github is None:
-        return (f"{PLACEHOLDER_URL}journal/", f"{PLACEHOLDER_URL}journal.git",
-                "# PLACEHOLDERS: set site_url and repo_url to your own before publishing\n"
-                "# (https://<user>.github.io/<repo>/ and https://github.com/<user>/<repo>);\n"
-                "# `journal init --github USER/REPO` fills them in. example.com is not yours.\n")
+def _urls(github: str) -> tuple[str, str]:
+    """site_url and repo_url of a GitHub repository published with GitHub Pages."""
     m = _GITHUB.match(github)
     if not m:
         raise InputError(Problem("command line", None, "--github",
@@ -122,7 +115,7 @@ def _urls(github: str | None) -> tuple[str, str, str]:
     user, repo = m["user"], m["repo"]
     host = f"{user.lower()}.github.io"
     site = f"https://{host}/" if repo.lower() == host else f"https://{host}/{repo}/"
-    return site, f"https://github.com/{user}/{repo}", f"# Published with GitHub Pages from github.com/{user}/{repo}.\n"
+    return site, f"https://github.com/{user}/{repo}"
 
 
 def _author(given: str | None) -> str:
@@ -141,26 +134,33 @@ def _yaml_str(text: str) -> str:
 
 
 def site_config(text: str, settings: Settings, author: str) -> str:
-    """The tool's mkdocs.yml made this journal's: name, URLs and copyright replaced, the rest kept."""
-    site_url, repo_url, comment = _urls(settings.github)
+    """The tool's mkdocs.yml made this journal's: name and copyright replaced, and with
+    ``--github`` the URLs; without it the tool's placeholder URLs and the comment that marks
+    them stay (``journal deploy`` refuses the placeholder). The rest is kept as it is."""
     year = _dt.date.today().year
     values = {"site_name": _yaml_str(settings.title),
               "site_description": _yaml_str(f"{author}'s weekly journal of machine-learning experiments, "
                                             "with every number and plot produced by code."),
-              "site_url": site_url, "repo_url": repo_url,
               "copyright": _yaml_str(f"© {year} {author}. Every number on this site comes from an "
                                      "experiment in the repository.")}
-    lines = text.splitlines(keepends=True)
-    while lines and lines[0].startswith("#"):      # the tool's own comment about its URLs
-        lines.pop(0)
-    body = "".join(lines)
+    header = ""
+    if settings.github:
+        values["site_url"], values["repo_url"] = _urls(settings.github)
+        lines = text.splitlines(keepends=True)
+        while lines and lines[0].startswith("#"):      # the tool's comment about placeholders
+            lines.pop(0)
+        text = "".join(lines)
+        header = f"# The site of {settings.title}, published with GitHub Pages from github.com/{settings.github}.\n"
     # the tool's tutorial is a page of the tool's site, not of a journal's
-    body = re.sub(rf"(?m)^[ \t]*- [^\n]*: {re.escape(TOOL_ONLY_PAGE)}\n", "", body)
+    text = re.sub(rf"(?m)^[ \t]*- [^\n]*: {re.escape(TOOL_ONLY_PAGE)}\n", "", text)
     for key, value in values.items():
-        body, n = re.subn(rf"(?m)^{key}:.*$", lambda _m, k=key, v=value: f"{k}: {v}", body, count=1)
+        line = f"{key}: {value}"
+        text, n = re.subn(rf"(?m)^(# )?{key}:.*$", lambda _m, s=line: s, text, count=1)
+        if not n:   # after site_url, else first
+            text, n = re.subn(r"(?m)^site_url:.*$", lambda m, s=line: f"{m[0]}\n{s}", text, count=1)
         if not n:
-            body = f"{key}: {value}\n" + body
-    return f"# The site of {settings.title}.\n" + comment + body
+            text = f"{line}\n{text}"
+    return header + text
 
 
 def tool_requirement() -> tuple[str, str]:
@@ -209,6 +209,9 @@ def plan_init(root: Path, settings: Settings) -> tuple[bool, dict[str, tuple[str
             files[f] = ("copy", shipped / f)
     config = (shipped / "mkdocs.yml").read_text(encoding="utf-8")
     files["mkdocs.yml"] = ("text", site_config(config, settings, author))
+    theme = re.search(r"(?m)^[ \t]+custom_dir:[ \t]*['\"]?([^\s'\"#]+)", config)
+    for f in _files(shipped, theme[1]) if theme else ():    # the theme's template overrides
+        files[f] = ("copy", shipped / f)
     has_posts = (root / "posts").is_dir() and any((root / "posts").glob("*.md"))
     if settings.example or has_posts:
         for rel in FIRST_POST:      # the example's weeks, or the author's own, come instead

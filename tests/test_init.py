@@ -13,7 +13,8 @@ import yaml
 
 import generator
 from generator.build import Options, build, status
-from generator.starter import PLACEHOLDER_URL, Settings, init
+from generator.starter import Settings, init
+from generator.starter import site_config as make_site_config
 from generator.store import State
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,11 +64,15 @@ def test_init_then_build_shows_the_first_post_with_its_metric_figure_and_chart(t
     assert f"<!-- built by {version} -->" in home             # the site records what built it
 
 
-def test_init_without_github_writes_marked_placeholders(tmp_path):
+def test_init_without_github_keeps_the_tools_marked_placeholders(tmp_path):
     made = init(tmp_path / "j", Settings(author="Ada"))
-    config = site_config(made.root)
-    assert config["site_url"].startswith(PLACEHOLDER_URL) and config["repo_url"].startswith(PLACEHOLDER_URL)
-    assert "PLACEHOLDERS" in (made.root / "mkdocs.yml").read_text()
+    config, tool = site_config(made.root), site_config(REPO)
+    assert config["site_name"] == "Learning ML in public" and "Ada" in config["copyright"]
+    assert config["site_url"] == tool["site_url"]          # the placeholder deploy refuses
+    assert config.get("repo_url") == tool.get("repo_url")
+    text = (made.root / "mkdocs.yml").read_text()
+    head = (REPO / "mkdocs.yml").read_text().split("\nsite_name:")[0]
+    assert text.startswith(head) and "site_url" in head     # the comment that marks them stays
 
 
 def test_init_example_is_fresh_on_arrival(tmp_path):
@@ -118,3 +123,16 @@ def test_init_repairs_a_journal_adding_only_what_is_missing(tmp_path):
     assert not (root / "posts/week-1.md").exists()            # the author's posts are theirs
     again = cli("init", str(root))
     assert again.returncode == 0 and "nothing missing" in again.stdout
+
+
+def test_github_urls_replace_a_commented_repo_url_and_keep_the_rest():
+    tool = ("# how to set the URLs\nsite_name: Tool\nsite_url: https://example.github.io/journal/\n"
+            "# repo_url: https://github.com/<user>/<repo>\ntheme:\n  custom_dir: overrides\n")
+    lines = make_site_config(tool, Settings(title="Mine", github="ada/ada.github.io"), "Ada").splitlines()
+    assert lines[0] == "# The site of Mine, published with GitHub Pages from github.com/ada/ada.github.io."
+    assert lines[1] == 'site_name: "Mine"'
+    assert "site_url: https://ada.github.io/" in lines       # a user site: no path
+    assert "repo_url: https://github.com/ada/ada.github.io" in lines
+    assert lines[-2:] == ["theme:", "  custom_dir: overrides"]
+    assert not [line for line in lines if "how to set" in line or "<user>" in line]
+    assert len([line for line in lines if line.startswith(("copyright:", "site_description:"))]) == 2
