@@ -39,7 +39,7 @@ STARTER = PACKAGE / "templates" / "starter"
 SHIPPED = ("docs/reference.md", "docs/progress.md", "docs/tags.md", "docs/blog/index.md", "docs/assets",
            ".github/workflows/pages.yml", ".gitignore", "experiments/makemore/data.py")
 EXAMPLE = ("posts", "experiments", "results")
-TOOL_ONLY_PAGE = "tutorial.md"
+TOOL_ONLY_PAGES = ("tutorial.md", "notebooks.md")   # tutorials of the tool's own site
 FIRST_POST = ("posts/week-1.md", "experiments/bigram.py")   # only into a journal without posts
 # What may already be in a folder before it becomes a journal (a fresh GitHub repository).
 PRE_EXISTING = {".git", ".gitignore", ".gitattributes", "README", "README.md", "LICENSE", "LICENSE.md",
@@ -151,8 +151,9 @@ def site_config(text: str, settings: Settings, author: str) -> str:
             lines.pop(0)
         text = "".join(lines)
         header = f"# The site of {settings.title}, published with GitHub Pages from github.com/{settings.github}.\n"
-    # the tool's tutorial is a page of the tool's site, not of a journal's
-    text = re.sub(rf"(?m)^[ \t]*- [^\n]*: {re.escape(TOOL_ONLY_PAGE)}\n", "", text)
+    # the tool's tutorials are pages of the tool's site, not of a journal's
+    for page in TOOL_ONLY_PAGES:
+        text = re.sub(rf"(?m)^[ \t]*- [^\n]*: {re.escape(page)}\n", "", text)
     for key, value in values.items():
         line = f"{key}: {value}"
         text, n = re.subn(rf"(?m)^(# )?{key}:.*$", lambda _m, s=line: s, text, count=1)

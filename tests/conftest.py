@@ -95,7 +95,7 @@ class Journal:
         return pages[0].read_text(encoding="utf-8")
 
 
-HAND_WRITTEN = ("index.md", "about.md", "reference.md", "tutorial.md", "progress.md", "tags.md", "blog/index.md",
+HAND_WRITTEN = ("index.md", "about.md", "reference.md", "tutorial.md", "notebooks.md", "progress.md", "tags.md", "blog/index.md",
                 "assets/journal.css")
 
 
