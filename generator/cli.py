@@ -237,6 +237,9 @@ def new(obj: _Ctx, title: str, date, experiment: str | None):
 
     for path in create(obj.root, title, date=date.date() if date else None, experiment=experiment):
         out.print(_relative(path), markup=False, highlight=False)
+    if not (obj.root / "mkdocs.yml").is_file():
+        console.print("note: this folder has no mkdocs.yml, so it does not build yet: "
+                      "`journal init .` adds what a journal needs", highlight=False)
 
 
 @main.command()

@@ -141,7 +141,8 @@ def read_posts(root: Path, posts_dir: str = "posts") -> list[Post]:
     folder = root / posts_dir
     if not folder.is_dir():
         raise InputError(Problem(posts_dir, None, None, "folder not found: the journal's posts live "
-                                                        "in posts/*.md"))
+                                                        "in posts/*.md (`journal init .` makes a journal "
+                                                        "here, or adds what one lacks)"))
     posts, problems = [], []
     for path in sorted(folder.glob("*.md")):
         try:

@@ -87,7 +87,10 @@ def _files(base: Path, rel: str) -> list[str]:
 
 
 def is_journal(root: Path) -> bool:
-    return (root / "mkdocs.yml").is_file() and ((root / "posts").is_dir() or (root / "experiments").is_dir())
+    """A journal, if perhaps an incomplete one: a post, an experiments package, or a site config
+    beside a posts/ or results/ folder (a plain MkDocs project is not one)."""
+    return (any((root / "posts").glob("*.md")) or (root / "experiments" / "__init__.py").is_file()
+            or ((root / "mkdocs.yml").is_file() and any((root / d).is_dir() for d in ("posts", "results"))))
 
 
 def _check_folder(root: Path) -> bool:
@@ -100,8 +103,8 @@ def _check_folder(root: Path) -> bool:
     if other:
         shown = ", ".join(other[:5]) + (", ..." if len(other) > 5 else "")
         raise InputError(Problem(str(root), None, None,
-                                 f"is not empty ({shown}) and is not a journal (no mkdocs.yml beside "
-                                 "posts/ or experiments/): journal init writes a new journal into an "
+                                 f"is not empty ({shown}) and is not a journal (no posts/*.md, no "
+                                 "experiments/__init__.py): journal init writes a new journal into an "
                                  "empty or new folder, or adds the missing files to an existing journal"))
     return False
 

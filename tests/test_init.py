@@ -136,3 +136,28 @@ def test_github_urls_replace_a_commented_repo_url_and_keep_the_rest():
     assert lines[-2:] == ["theme:", "  custom_dir: overrides"]
     assert not [line for line in lines if "how to set" in line or "<user>" in line]
     assert len([line for line in lines if line.startswith(("copyright:", "site_description:"))]) == 2
+
+
+def test_a_post_started_in_an_empty_folder_becomes_a_journal_with_init(tmp_path):
+    root = tmp_path / "blank"
+    root.mkdir()
+    started = cli("-C", str(root), "new", "Hello")
+    assert started.returncode == 0 and "journal init ." in started.stderr
+    failed = cli("-C", str(root), "build")
+    assert failed.returncode == 2 and "journal init ." in failed.stderr
+    repaired = cli("-C", str(root), "init", ".")
+    assert repaired.returncode == 0, repaired.stderr
+    added = re.findall(r"(?m)^  \+ (.*)$", repaired.stdout)
+    assert "mkdocs.yml" in added and "experiments/__init__.py" in added
+    assert "posts/week-1.md" not in added and "experiments/bigram.py" not in added   # the author's post stays
+    built = cli("-C", str(root), "build")
+    assert built.returncode == 0, built.stderr
+    assert list((root / "site" / "blog").rglob("week-1/index.html"))
+
+
+def test_init_leaves_a_plain_mkdocs_project_alone(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "mkdocs.yml").write_text("site_name: Handbook\n")
+    refused = cli("init", str(tmp_path))
+    assert refused.returncode == 2 and "is not a journal" in refused.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docs", "mkdocs.yml"]

@@ -65,7 +65,8 @@ def load(root: Path, config_file: str = "mkdocs.yml", **overrides):
     path = root / config_file
     if not path.is_file():
         raise InputError(Problem(config_file, None, None, "not found: the journal's site is "
-                                                          "configured in mkdocs.yml"))
+                                                          "configured in mkdocs.yml (`journal init .` "
+                                                          "adds one)"))
     try:
         return load_config(str(path), **overrides)
     except ConfigurationError as e:

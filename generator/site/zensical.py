@@ -96,7 +96,8 @@ def _settings(root: Path) -> dict:
     path = root / "mkdocs.yml"
     if not path.is_file():
         raise InputError(Problem("mkdocs.yml", None, None, "not found: the journal's site is "
-                                                          "configured in mkdocs.yml"))
+                                                          "configured in mkdocs.yml (`journal init .` "
+                                                          "adds one)"))
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - safe loader
     except yaml.YAMLError as e:
