@@ -168,8 +168,10 @@ class PreviewServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, host: str, port: int, root: Path, mount: str, banner: Banner) -> None:
+    def __init__(self, host: str, port: int, root: Path, mount: str, banner: Banner,
+                 tick=lambda: None) -> None:
         super().__init__((host, port), _Handler, bind_and_activate=False)
+        self.tick = tick
         self.root = root
         self.mount = mount if mount.endswith("/") else mount + "/"
         self.banner = banner
@@ -184,6 +186,10 @@ class PreviewServer(http.server.ThreadingHTTPServer):
         """Bind and listen now: ``Preview.serve`` does so early, to report a busy port before building."""
         self.server_bind()
         self.server_activate()
+
+    def service_actions(self) -> None:
+        """Each turn of the serving loop, in the main thread: the engine's housekeeping."""
+        self.tick()
 
     def reload(self) -> None:
         """Tell open pages to reload (from any thread)."""
@@ -243,7 +249,13 @@ class _Watcher:
                 self.changed()
 
     def start(self) -> None:
-        threading.Thread(target=self.run, name="journal-serve-watcher", daemon=True).start()
+        self.thread = threading.Thread(target=self.run, name="journal-serve-watcher", daemon=True)
+        self.thread.start()
+
+    def stop(self, timeout: float) -> None:
+        """Stop polling, and let a rebuild it started finish (one never stops half-way)."""
+        self.stopped.set()
+        self.thread.join(timeout)
 
 
 def _stop(signum, frame) -> None:
@@ -269,7 +281,7 @@ class Preview:
         # when it opens the file, so it never reads a folder that was already replaced
         self.current = self.tmp / "current"
         self._point(self._placeholder())
-        self.server = PreviewServer(HOST, port, self.current, self.mount, self.banner)
+        self.server = PreviewServer(HOST, port, self.current, self.mount, self.banner, self.engine.tick)
         self.watcher: _Watcher | None = None
         self._building = threading.Lock()   # one build at a time
         self._state = threading.Lock()      # guards _runner and _pending
@@ -426,7 +438,9 @@ class Preview:
                 console.print("stopped")
         finally:
             if self.watcher is not None:
-                self.watcher.stopped.set()
+                self.watcher.stop(timeout=30)
+            if self._building.acquire(timeout=5):   # a background site build: let it finish
+                self._building.release()
             self.server.server_close()
             self.close()
 

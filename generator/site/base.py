@@ -58,6 +58,9 @@ class Engine:
         """The path the site is served under (from site_url), ``/`` by default."""
         raise NotImplementedError
 
+    def tick(self) -> None:
+        """Called often from the main thread while ``journal serve`` runs (housekeeping)."""
+
     def build(self, root: Path, *, site_dir: Path | None = None, strict: bool = True) -> Path:
         """Build the site from docs/; return the folder it was written to."""
         raise NotImplementedError

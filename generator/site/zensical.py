@@ -2,7 +2,7 @@
 
 Zensical renders the same Markdown dialect as Material for MkDocs (admonitions,
 details, attribute lists, ``#only-light``/``#only-dark`` images), so markup is
-inherited. Building runs Zensical's command line, ``zensical build``.
+inherited. Building goes through Zensical's public ``zensical.build`` function.
 
 Where Zensical does not (yet) do something the configuration asks for, the
 build says which feature is missing, as a warning; it never fails for it.
@@ -10,13 +10,13 @@ build says which feature is missing, as a warning; it never fails for it.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
-import subprocess
+import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -37,6 +37,7 @@ SUPPORTED_PLUGINS = frozenset({
     "search", "social", "table-reader", "tags",
 })
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_OUTPUT = threading.Lock()   # the build's output is caught at the file descriptors: one at a time
 
 
 class _Loader(yaml.SafeLoader):
@@ -56,11 +57,16 @@ class Zensical(Material):
         # page links the published place
         return f"{self.posts_dir.rpartition('/')[0] or '.'}/{rel}"
 
+    def tick(self) -> None:
+        restore_signals()
+
     def site_path(self, root: Path) -> str:
         return urlsplit(str(_settings(root).get("site_url") or "/")).path or "/"
 
     def build(self, root: Path, *, site_dir: Path | None = None, strict: bool = True) -> Path:
-        if importlib.util.find_spec("zensical") is None:
+        try:
+            import zensical
+        except ImportError:
             raise InputError(Problem("pyproject.toml", None, "tool.journal.engine",
                                      "the zensical engine needs Zensical: pip install 'journal[zensical]' "
                                      "(or choose engine = \"material\")")) from None
@@ -78,11 +84,15 @@ class Zensical(Material):
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 yaml.safe_dump({"INHERIT": "mkdocs.yml", "site_dir": out.relative_to(root).as_posix()}, f)
             config = temporary
+        cwd = os.getcwd()
+        os.chdir(root)  # snippets resolve paths from the working directory
         try:
-            run(root, config, strict=strict)
+            _call(zensical.build, str(config), {"clean": False, "strict": strict})
         finally:
+            os.chdir(cwd)
             if temporary is not None:
                 temporary.unlink(missing_ok=True)
+            restore_signals()
         if not inside:
             if target.exists():
                 shutil.rmtree(target)
@@ -90,6 +100,20 @@ class Zensical(Material):
         for feature in missing_features(settings, target):
             console.print(f"[yellow]warning:[/] zensical: {feature}", markup=True, highlight=False)
         return target
+
+
+def restore_signals() -> None:
+    """Give Ctrl-C and ``kill`` back to Python.
+
+    Zensical's runtime installs its own SIGINT/SIGTERM handlers when it builds; re-installing
+    the handlers Python has on record undoes that. Only the main thread may, so ``journal
+    serve`` (which builds in other threads) calls this from its main loop too."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(sig)
+        if handler is not None:
+            signal.signal(sig, handler)
 
 
 def _settings(root: Path) -> dict:
@@ -105,23 +129,30 @@ def _settings(root: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def run(root: Path, config: Path, *, strict: bool = True) -> str:
-    """``zensical build`` (its command line, a public interface) in the journal's folder.
-
-    A process of its own: Zensical's runtime installs its own Ctrl-C handlers and prints
-    to the terminal; out of process neither reaches the journal. Returns its output;
-    raises SiteError, with Zensical's messages, if it fails."""
-    cmd = [sys.executable, "-m", "zensical", "build", "-f", str(config), *(["--strict"] if strict else [])]
-    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, errors="replace",
-                          stdin=subprocess.DEVNULL)
-    text = _ANSI.sub("", proc.stdout + proc.stderr)
-    if proc.returncode != 0:
-        lines = text.splitlines()
-        if "Traceback (most recent call last):" in lines:   # its command line's own traceback
-            cut = lines.index("Traceback (most recent call last):")
-            lines = lines[:cut] + [line for line in lines[cut:] if re.match(r"\w+(Error|Exception):", line)]
-        detail = "\n".join(line for line in lines[-40:] if line.strip() and line != "Build started")
-        raise SiteError(f"zensical could not build the site (exit {proc.returncode}):\n{detail}".rstrip())
+def _call(build, config: str, options: dict) -> str:
+    """Run Zensical's build with its terminal output caught; raise SiteError if it fails."""
+    with _OUTPUT, tempfile.TemporaryFile() as log:
+        saved = [os.dup(1), os.dup(2)]
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        error = None
+        try:
+            build(config, options)
+        except Exception as e:  # noqa: BLE001 - Zensical reports failures as RuntimeError
+            error = e
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+        log.seek(0)
+        text = _ANSI.sub("", log.read().decode("utf-8", "replace"))
+    if error is not None:
+        detail = "\n".join(line for line in text.splitlines()[-40:]
+                           if line.strip() and not line.startswith(("Build started", "Traceback")))
+        raise SiteError(f"zensical could not build the site: {error}\n{detail}".rstrip())
     return text
 
 
