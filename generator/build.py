@@ -7,7 +7,7 @@ before the site is written.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from generator.errors import ClaimFailed, InputError, JournalError, Problem, RunFailed, StaleResults
@@ -97,14 +97,17 @@ def build(root: Path, opts: Options = Options()) -> Summary:
         journal.store.clean_staging()
         journal.quick_store.clean_staging()
         journal.store.index()  # a damaged index is reported before anything runs
+        if not opts.frozen:
+            upgrade(journal, the_plan)
         todo: list[Run] = []
         stale: list[str] = []
         corrupt: list[str] = []
+        the_plan = _pin(journal, the_plan, opts, slugs)
         for run in the_plan.runs:
             store = journal.store_for(run)
             forced = opts.rerun_all or _selected(run, opts.rerun, slugs)
             state, reasons, result = store.state(run, check_files=True)
-            if state is State.FRESH and not forced:
+            if state in (State.FRESH, State.FROZEN) and not forced:
                 results[run.key] = result
                 summary.cached += 1
             elif opts.frozen:
@@ -161,6 +164,50 @@ def build(root: Path, opts: Options = Options()) -> Summary:
     return summary
 
 
+def _pin(journal: Journal, the_plan: Plan, opts: Options, slugs: dict[str, str]) -> Plan:
+    """In pinned posts, an experiment whose stored result stands (frozen) is planned as
+    that result's run, so the page shows what is stored under its key."""
+    by_post: dict[str, dict[str, Run]] = {}
+    for post, runs in the_plan.by_post.items():
+        by_post[post] = out = {}
+        for name, run in runs.items():
+            if run.pinned and not run.quick and not opts.rerun_all \
+                    and not _selected(run, opts.rerun, slugs):
+                state, _, result = journal.store.state(run)
+                if state is State.FROZEN and result is not None and result.key != run.key:
+                    run = replace(run, key=result.key)
+            out[name] = run
+    distinct: dict[str, Run] = {}
+    for runs in by_post.values():
+        for run in runs.values():
+            distinct.setdefault(run.key, run)
+    return Plan(by_post, tuple(distinct.values()))
+
+
+def upgrade(journal: Journal, the_plan: Plan) -> list[Run]:
+    """Re-key results stored under the previous key format whose recorded inputs are what
+    the posts and code give now, read under that format. Nothing runs; called under the lock."""
+    done: dict[str, Run] = {}
+    old: dict[Path, str] = {}
+    labels = [r for runs in the_plan.by_post.values() for r in runs.values() if not r.quick]
+    for run in labels:
+        if run.key in done or journal.store.load(run) is not None:
+            continue
+        legacy = journal.store.legacy(run)
+        if legacy is None or journal.store.verify(legacy):
+            continue
+        journal.store.rekey(run, legacy)
+        done[run.key] = run
+        old[legacy.path] = legacy.key
+    if done:
+        journal.store.write_index(labels)
+        still = set(journal.store.index().values())
+        for path, key in old.items():
+            if key not in still:
+                shutil.rmtree(path, ignore_errors=True)
+    return list(done.values())
+
+
 def _execute(journal: Journal, runs: list[Run], opts: Options) -> list[Outcome]:
     from generator.backends.local import LocalBackend, usable_cores
 
@@ -207,10 +254,19 @@ def status(root: Path, posts: tuple[str, ...] = ()) -> list[StatusLine]:
     return out
 
 
+def upgrade_results(root: Path) -> list[Run]:
+    """`journal upgrade`: re-key the results of an older key format without running."""
+    journal = Journal(root)
+    _, the_plan = journal.read()
+    with journal.store.lock():
+        return upgrade(journal, the_plan)
+
+
 def gc(root: Path, dry_run: bool = False) -> list[Path]:
     """Remove stored results that no post uses (full profile) and all quick results."""
     journal = Journal(root)
-    _, the_plan = journal.read()
+    posts, the_plan = journal.read()
+    the_plan = _pin(journal, the_plan, Options(), {p.rel: p.slug for p in posts})
     used = {r.key for r in the_plan.runs}
     removed = []
     with journal.store.lock():

@@ -139,20 +139,27 @@ def run_cmd(obj: _Ctx, names, quick, rerun, rerun_all, jobs, keep_going, no_wait
 @_guard
 def status(obj: _Ctx, posts, explain: bool):
     """List every experiment of every post (or of the POSTs named: a path, file name or slug)
-    as fresh, stale, missing or corrupt."""
+    as fresh, stale, missing, corrupt or frozen (pinned)."""
+    from rich.markup import escape
+
     from generator.build import status as do_status
     from generator.store import State, folder_name
 
-    colour = {State.FRESH: "green", State.STALE: "yellow", State.MISSING: "red", State.CORRUPT: "red"}
+    colour = {State.FRESH: "green", State.STALE: "yellow", State.MISSING: "red", State.CORRUPT: "red",
+              State.FROZEN: "cyan"}
     lines = do_status(obj.root, tuple(posts))
     width = max((len(line.run.label) for line in lines), default=0)
     for line in lines:
         r = line.run
         out.print(f"[{colour[line.state]}]{line.state.value:8}[/] {r.label:<{width}}  "
                   f"{r.function} [dim]{r.short}[/]", highlight=False)
-        if (explain or line.state is State.CORRUPT) and line.reasons and line.state is not State.FRESH:
-            for reason in line.reasons:
-                out.print(f"           [dim]-[/] {reason}", markup=True, highlight=False)
+        if explain or line.state is State.CORRUPT:
+            reasons = list(line.reasons) if line.state is not State.FRESH else []
+            if explain:
+                reasons += [f"not followed (the module it names is not a literal): {u}"
+                            for u in r.unfollowed]
+            for reason in reasons:
+                out.print(f"           [dim]-[/] {escape(reason)}", highlight=False)
     counts = {s: sum(1 for x in lines if x.state is s) for s in State}
     out.print(", ".join(f"{n} {s.value}" for s, n in counts.items() if n) or "no experiments")
     if counts[State.CORRUPT]:
@@ -162,6 +169,23 @@ def status(obj: _Ctx, posts, explain: bool):
                if x.state is State.CORRUPT]
         raise CorruptStore("corrupt stored results: " + ", ".join(bad)
                            + "; `journal build --rerun NAME` replaces one")
+
+
+@main.command()
+@click.pass_obj
+@_guard
+def upgrade(obj: _Ctx):
+    """Re-key results stored under an older key format, without running anything.
+
+    A result is re-keyed when the inputs it recorded are exactly what the posts and
+    code give now, read under the format it was stored with. `journal build` does
+    this too before it decides what to run."""
+    from generator.build import upgrade_results
+
+    done = upgrade_results(obj.root)
+    for run in done:
+        out.print(f"re-keyed {run.label} ({run.function}) -> {run.short}", markup=False)
+    out.print(f"{len(done)} result{'s' * (len(done) != 1)} re-keyed")
 
 
 @main.command()

@@ -9,6 +9,7 @@ the build process execute anything.
 from __future__ import annotations
 
 import ast
+import hashlib
 import sys
 from dataclasses import dataclass
 from functools import cache
@@ -156,12 +157,22 @@ def _param(arg: ast.arg, default, ref: str) -> Param:
 class Closure:
     files: tuple[str, ...]     # project-relative paths of local modules, sorted
     packages: tuple[str, ...]  # top-level third-party module names, sorted
+    unfollowed: tuple[str, ...] = ()  # dynamic imports whose target is not a literal
 
 
-def closure(root: Path, module: str) -> Closure:
-    """The local modules ``module`` imports, transitively, and the third-party ones it uses."""
+def closure(root: Path, module: str, *, legacy: bool = False) -> Closure:
+    """Every local module that runs when ``module`` is imported, and the third-party ones used.
+
+    That is: the modules it imports, transitively; the ``__init__.py`` of every package
+    on each of their paths (importing ``a.b.c`` runs ``a/__init__.py`` and
+    ``a/b/__init__.py``) and what those import; and modules named by a literal string in
+    ``importlib.import_module(...)`` or ``__import__(...)``. A dynamic import whose name
+    is computed is listed in ``unfollowed``. ``legacy`` walks as key format 1 did
+    (static imports only, no package ``__init__`` files), to re-key old results.
+    """
     files: set[str] = set()
     third: set[str] = set()
+    unfollowed: set[str] = set()
     todo = [module]
     seen: set[str] = set()
     while todo:
@@ -169,39 +180,133 @@ def closure(root: Path, module: str) -> Closure:
         if mod in seen:
             continue
         seen.add(mod)
+        if not legacy:
+            parts = mod.split(".")
+            todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))
         path = module_file(root, mod)
         if path is None:
             continue
         files.add(path.relative_to(root).as_posix())
-        for dep in _imports(root, mod, path):
+        found = _imports(root, mod, path)
+        deps = found.static if legacy else found.static + found.dynamic
+        if not legacy:
+            unfollowed.update(found.unfollowed)
+        for dep in deps:
             if dep == PACKAGE or dep.startswith(PACKAGE + "."):
                 todo.append(dep)
             else:
                 top = dep.split(".")[0]
                 if top and top not in sys.stdlib_module_names and top != "generator":
                     third.add(top)
-    return Closure(tuple(sorted(files)), tuple(sorted(third)))
+    return Closure(tuple(sorted(files)), tuple(sorted(third)), tuple(sorted(unfollowed)))
 
 
-def _imports(root: Path, module: str, path: Path) -> list[str]:
+@dataclass(frozen=True)
+class _Imports:
+    static: list[str]       # import statements
+    dynamic: list[str]      # importlib.import_module("literal") / __import__("literal")
+    unfollowed: list[str]   # "experiments/x.py:12 importlib.import_module(name)"
+
+
+def _imports(root: Path, module: str, path: Path) -> _Imports:
     return _imports_cached(root, module, path, path.stat().st_mtime_ns)
 
 
+_DYNAMIC = {"import_module", "__import__"}
+
+
 @cache
-def _imports_cached(root: Path, module: str, path: Path, mtime_ns: int) -> list[str]:
-    out = []
+def _imports_cached(root: Path, module: str, path: Path, mtime_ns: int) -> _Imports:
+    static: list[str] = []
+    dynamic: list[str] = []
+    unfollowed: list[str] = []
     for node in ast.walk(parse(path)):
         if isinstance(node, ast.Import):
-            out.extend(alias.name for alias in node.names)
+            static.extend(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = (_resolve_relative(module, path, node.level, node.module)
                     if node.level else node.module or "")
             subs = [f"{base}.{a.name}" for a in node.names
                     if base.startswith(PACKAGE) and module_file(root, f"{base}.{a.name}")]
-            out.extend(subs)  # `from . import data` imports the submodule data
+            static.extend(subs)  # `from . import data` imports the submodule data
             if len(subs) < len(node.names):
-                out.append(base)
-    # importing a.b.c runs a/__init__.py and a/b/__init__.py, but their own imports
-    # (usually re-exports of every experiment) are not followed: a result depends on
-    # the modules its function really uses.
-    return [m for m in out if m]
+                static.append(base)
+        elif isinstance(node, ast.Call) and _call_name(node.func) in _DYNAMIC:
+            target = _literal_import(node, module, path)
+            if target is None:
+                where = f"{path.relative_to(root).as_posix()}:{node.lineno}"
+                unfollowed.append(f"{where} {ast.unparse(node)}")
+            else:
+                dynamic.append(target)
+    return _Imports([m for m in static if m], [m for m in dynamic if m], unfollowed)
+
+
+def _call_name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+            and func.value.id == "importlib":
+        return func.attr
+    return None
+
+
+def _literal_import(node: ast.Call, module: str, path: Path) -> str | None:
+    """The module a dynamic import names, when it is written as a literal."""
+    if not node.args or not isinstance(node.args[0], ast.Constant) \
+            or not isinstance(node.args[0].value, str):
+        return None
+    name = node.args[0].value
+    if not name.startswith("."):
+        return name
+    level = len(name) - len(name.lstrip("."))
+    package = next((k.value for k in node.keywords if k.arg == "package"), None)
+    if isinstance(package, ast.Constant) and isinstance(package.value, str):
+        anchor = package.value
+    elif isinstance(package, ast.Name) and package.id == "__package__":
+        anchor = module if _is_package(path) else module.rpartition(".")[0]
+    else:
+        return None
+    parts = anchor.split(".")
+    if level > 1:
+        parts = parts[: len(parts) - (level - 1)]
+    rest = name[level:]
+    return ".".join(parts) + (f".{rest}" if rest else "")
+
+
+# -- hashing code as code: comments, docstrings and layout do not count ----------
+
+def _strip_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+@cache
+def _code_sha(path: Path, mtime_ns: int, size: int) -> str:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    dump = ast.dump(_strip_docstrings(tree), annotate_fields=True, include_attributes=False)
+    return hashlib.sha256(dump.encode()).hexdigest()
+
+
+def code_sha(path: Path) -> str:
+    """The hash of a module's syntax tree, without docstrings, positions or comments."""
+    st = path.stat()
+    return _code_sha(path, st.st_mtime_ns, st.st_size)
+
+
+# The generator's code that runs inside the worker and shapes a result: the run handle
+# (seeding, metrics, series, artifacts, data reads) and figure saving. Part of every key.
+RUNTIME_FILES = ("handle.py", "figures.py")
+
+
+def runtime_stamp(folder: Path | None = None) -> str:
+    """A version stamp of the generator code in RUNTIME_FILES (comments do not count)."""
+    folder = folder or Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in RUNTIME_FILES:
+        h.update(f"{name}:{code_sha(folder / name)}\n".encode())
+    return h.hexdigest()[:16]

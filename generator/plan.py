@@ -9,19 +9,21 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from generator.code import CodeError, Function, closure, find_function
+from generator.code import CodeError, Function, closure, code_sha, find_function, runtime_stamp
 from generator.errors import InputError, Problem
 from generator.notebook import find_notebook, is_notebook, notebook_code
 from generator.params import RULES
 from generator.posts import Post
 
-KEY_FORMAT = "journal-key-1"   # bump when what a key hashes changes
+KEY_FORMAT = "journal-key-2"   # bump when what a key hashes changes
+LEGACY_FORMAT = "journal-key-1"  # results under it are re-keyed, not re-run (see upgrade.py)
 DEFAULT_TIMEOUT = 30 * 60.0    # seconds; long enough for a week's largest CPU run
 DEVICES = ("auto", "cpu", "cuda", "mps")
 EXPERIMENT_KEYS = {"run", "params", "quick", "timeout", "seed", "seeds", "device", "data", "publish"}
@@ -49,6 +51,12 @@ class Run:
     inputs: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     seeds: tuple[int, ...] = ()   # `seeds:` given: every seed of the experiment, this one among them
     publish: bool = False         # a notebook experiment whose executed notebook becomes a page
+    # what the post itself says (run:, the params it sets, seed, device, data paths):
+    # a pinned post's result stands as long as this does
+    declared: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    unfollowed: tuple[str, ...] = field(default=(), compare=False)  # dynamic imports not followed
+    legacy: Any = field(default=None, hash=False, compare=False, repr=False)  # seed -> format-1 key
+    pinned: bool = field(default=False, compare=False)  # its post says `freeze: true`
 
     @property
     def short(self) -> str:
@@ -154,6 +162,24 @@ def _check(ann: str, value: Any) -> str | None:
     return None  # an annotation we do not know: accept any YAML value
 
 
+def coerce(ann: str | None, default: Any, value: Any) -> Any:
+    """A value as its parameter's type holds it: ``1`` given to a ``float`` is ``1.0``."""
+    if ann is None:
+        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        return value
+    ann, _ = _strip_optional(ann.replace("typing.", ""))
+    ann = ann.rpartition(".")[2] if ann.startswith(("params.", "generator.params.")) else ann
+    if ann in RULES:
+        ann = RULES[ann][0]
+    if ann == "float" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    m = re.fullmatch(r"(?:list|List|tuple|Tuple|Sequence)\[([\w.]+)(?:,\s*\.\.\.)?\]", ann)
+    if m and isinstance(value, list):
+        return [coerce(m.group(1), None, v) for v in value]
+    return value
+
+
 def canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -198,17 +224,39 @@ def _distributions() -> dict[str, list[str]]:
     return metadata.packages_distributions()
 
 
+def _code(root: Path, fn: Function, sha, legacy: bool = False) -> tuple[str, dict, tuple]:
+    """(function, code hashes, third-party packages) of a function's key."""
+    if fn.notebook:
+        return notebook_code(root, fn, sha)
+    deps = closure(root, fn.module, legacy=legacy)
+    return (f"{fn.module}.{fn.ref.rpartition('.')[2]}", {f: sha(root / f) for f in deps.files},
+            deps.packages)
+
+
 def key_inputs(root: Path, fn: Function, params: dict, seed: int, device: str,
                data: list[str]) -> dict[str, Any]:
     """Exactly what decides a result; the key is the hash of this (see docs/reference)."""
-    if fn.notebook:
-        function, code, packages = notebook_code(root, fn, file_sha)
-    else:
-        deps = closure(root, fn.module)
-        function = f"{fn.module}.{fn.ref.rpartition('.')[2]}"
-        code, packages = {f: file_sha(root / f) for f in deps.files}, deps.packages
+    function, code, packages = _code(root, fn, code_sha)
     return {
         "format": KEY_FORMAT,
+        "function": function,
+        "code": code,
+        "runtime": runtime_stamp(),
+        "packages": {p: package_version(p) for p in packages},
+        "params": params,
+        "seed": seed,
+        "device": device,
+        "data": {d: file_sha(root / d) for d in data},
+    }
+
+
+def legacy_inputs(root: Path, fn: Function, params: dict, seed: int, device: str,
+                  data: list[str]) -> dict[str, Any]:
+    """What key format 1 hashed: raw bytes of the statically imported modules, params and
+    data paths as written. Only used to recognise results stored under that format."""
+    function, code, packages = _code(root, fn, file_sha, legacy=True)
+    return {
+        "format": LEGACY_FORMAT,
         "function": function,
         "code": code,
         "packages": {p: package_version(p) for p in packages},
@@ -217,6 +265,15 @@ def key_inputs(root: Path, fn: Function, params: dict, seed: int, device: str,
         "device": device,
         "data": {d: file_sha(root / d) for d in data},
     }
+
+
+def normal_data_path(root: Path, path: str) -> str:
+    """``./data/x.csv``, ``data//x.csv`` and ``data/../data/x.csv`` are all ``data/x.csv``."""
+    full = Path(os.path.normpath(root / path))
+    try:
+        return full.relative_to(os.path.normpath(root)).as_posix()
+    except ValueError:
+        return path
 
 
 def make_key(inputs: dict[str, Any]) -> str:
@@ -248,7 +305,8 @@ def _replicas(run: Run) -> tuple[Run, ...]:
     out = []
     for seed in run.seeds:
         inputs = {**run.inputs, "seed": seed}
-        out.append(replace(run, seed=seed, inputs=inputs, key=make_key(inputs)))
+        out.append(replace(run, seed=seed, inputs=inputs, key=make_key(inputs),
+                           declared={**run.declared, "seed": seed}))
     return tuple(out)
 
 
@@ -342,13 +400,23 @@ def _plan_one(post: Post, name: Any, spec: Any, root: Path, quick: bool,
 
     if len(problems) > n0:
         return None
-    values = _json_roundtrip(values)
-    inputs = key_inputs(root, fn, values, seeds[0] if seeds else seed, device, data)
+    raw = _json_roundtrip(values)
+    values = _json_roundtrip({k: coerce(signature[k].annotation, signature[k].default, v)
+                              if k in signature else v for k, v in values.items()})
+    paths = sorted({normal_data_path(root, d) for d in data})
+    seed = seeds[0] if seeds else seed
+    inputs = key_inputs(root, fn, values, seed, device, paths)
+    declared = {"function": fn.ref, "seed": seed, "device": device, "data": paths,
+                "params": _json_roundtrip({k: coerce(signature[k].annotation,
+                                                     signature[k].default, v)
+                                           for k, v in params.items() if k in signature})}
     return Run(post=post.rel, name=name, function=fn.ref, module=fn.module, params=values,
-               seed=seeds[0] if seeds else seed, seeds=seeds, device=device, timeout=timeout,
+               seed=seed, seeds=seeds, device=device, timeout=timeout,
                quick=quick and bool(quick_params), publish=publish,
-               key=make_key(inputs),
-               inputs=inputs)
+               key=make_key(inputs), inputs=inputs, declared=declared,
+               pinned=post.meta.get("freeze") is True,
+               unfollowed=closure(root, fn.module).unfollowed,
+               legacy=lambda s: make_key(legacy_inputs(root, fn, raw, s, device, data)))
 
 
 def _seeds(spec: dict, seed: Any, bad) -> tuple[int, ...]:

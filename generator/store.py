@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import CorruptStore, LockBusy, StoreWriteError
-from generator.plan import Run, file_sha
+from generator.plan import LEGACY_FORMAT, Run, file_sha, normal_data_path
 
 RESULT_FILE = "result.json"
 
@@ -50,6 +50,7 @@ class State(str, Enum):
     STALE = "stale"       # a result for this post's experiment exists, but inputs changed
     MISSING = "missing"   # never run
     CORRUPT = "corrupt"   # files do not match their recorded hashes
+    FROZEN = "frozen"     # in a pinned post: the stored result stands although inputs changed
 
 
 @dataclass(frozen=True)
@@ -183,24 +184,95 @@ class Store:
         return out
 
     def state(self, run: Run, *, check_files: bool = False) -> tuple[State, list[str], Result | None]:
-        """Fresh, stale, missing or corrupt, with the reasons."""
+        """Fresh, stale, missing, corrupt or (in a pinned post) frozen, with the reasons."""
         try:
             result = self.load(run)
         except CorruptStore as e:
             return State.CORRUPT, [e.why], Result(run.key, self.folder(run), {})
         if result is None:
+            legacy = self.legacy(run)
+            if legacy is not None:
+                return State.STALE, [f"stored under key format {LEGACY_FORMAT}: `journal upgrade` "
+                                     "re-keys it without running anything"], None
             previous = self.previous(run)
             if previous is None:
                 return State.MISSING, ["never run"], None
-            return State.STALE, explain(previous.meta.get("inputs", {}), run.inputs), None
+            reasons = explain(previous.meta.get("inputs", {}), run.inputs)
+            if run.pinned:
+                if not self.declared_as(previous, run):
+                    return State.STALE, ["its declaration in the pinned post changed, so it runs: "
+                                         + "; ".join(reasons)], None
+                return self._frozen(previous, reasons, check_files)
+            return State.STALE, reasons, None
         if check_files:
             bad = self.verify(result)
             if bad:
                 return State.CORRUPT, bad, result
         reads = self.changed_reads(result)
         if reads:
+            if run.pinned:
+                return State.FROZEN, [f"would be stale: {r}" for r in reads], result
             return State.STALE, reads, result
         return State.FRESH, [], result
+
+    def _frozen(self, result: Result, reasons: list[str], check_files: bool):
+        if check_files:
+            bad = self.verify(result)
+            if bad:
+                return State.CORRUPT, bad, result
+        reasons = reasons + self.changed_reads(result)
+        return State.FROZEN, [f"would be stale: {r}" for r in reasons], result
+
+    def declared_as(self, result: Result, run: Run) -> bool:
+        """Whether a stored result was made for what ``run``'s post declares now (its
+        function, the params it sets, seed, device and data paths)."""
+        inputs = result.meta.get("inputs", {})
+        d = run.declared
+        if result.meta.get("function") != d.get("function") or inputs.get("seed") != d.get("seed") \
+                or inputs.get("device") != d.get("device"):
+            return False
+        stored = inputs.get("params", {})
+        if any(k not in stored or stored[k] != v for k, v in d.get("params", {}).items()):
+            return False
+        paths = {normal_data_path(self.project, p) for p in inputs.get("data", {})}
+        return paths == set(d.get("data", []))
+
+    def legacy(self, run: Run) -> Result | None:
+        """A result stored for this run under the previous key format, if intact."""
+        if run.legacy is None:
+            return None
+        key = run.legacy(run.seed)
+        path = self.root / folder_name(run.function) / key[:16]
+        try:
+            meta = _read_meta(path) if path.is_dir() else None
+        except CorruptStore:
+            return None
+        if not meta or meta.get("key") != key:
+            return None
+        return Result(key, path, meta)
+
+    def rekey(self, run: Run, old: Result) -> Result:
+        """Store ``old`` (a result of the previous key format whose inputs, read under that
+        format, are this run's) under ``run``'s key: copy it, record the new key and inputs
+        in result.json (the other files and their hashes do not change). Nothing runs."""
+        staging = self.root / ".tmp" / f"{run.key[:16]}-{uuid.uuid4().hex[:8]}"
+        staging.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(old.path, staging)
+        meta = {"key": run.key, **{k: v for k, v in old.meta.items() if k not in ("key", "sha256")}}
+        meta["inputs"] = run.inputs
+        meta["rekeyed_from"] = {"key": old.key, "format": old.meta.get("inputs", {}).get("format")}
+        meta = json.loads(json.dumps(meta, default=str))  # as it will read back
+        meta["sha256"] = seal(meta)
+        (staging / RESULT_FILE).write_text(json.dumps(meta, indent=2, default=str) + "\n",
+                                           encoding="utf-8")
+        _fsync_tree(staging)
+        final = self.folder(run)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            shutil.rmtree(staging)
+        else:
+            os.rename(staging, final)
+        return Result(run.key, final, meta)
 
     # -- the index: which key each post's experiment used last -----------------
     def _index_path(self) -> Path:
@@ -377,8 +449,13 @@ def explain(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         out.append(f"key format {old.get('format')} → {new.get('format')}")
     if old.get("function") != new.get("function"):
         out.append(f"function {old.get('function')} → {new.get('function')}")
+    same_format = old.get("format") == new.get("format")
+    if same_format and old.get("runtime") != new.get("runtime"):
+        out.append("the generator's run handle or figure saving changed")
     for section, what in (("code", "{} changed"), ("data", "data file {} changed")):
         o, n = old.get(section, {}), new.get(section, {})
+        if not same_format:  # hashed differently: only what was added or removed is known
+            o = {f: n.get(f) for f in o}
         for f in sorted(set(o) | set(n)):
             if f not in o:
                 out.append(f"{f} is now imported" if section == "code" else f"data file {f} added")

@@ -40,7 +40,10 @@ template = "{{ untouched }}"
 
 def _normalise(text: str) -> str:
     text = re.sub(r"chart-[0-9a-f]{16}", "chart-DIGEST", text)  # follows the drawing code too
+    # keys follow the generator's own worker code (the run handle, figure saving) too
+    text = re.sub(r"assets/(\w+)-[0-9a-f]{8}-", r"assets/\1-KEY-", text)
     text = re.sub(r"\| \d{4}-\d\d-\d\d \| [\d.]+ (ms|s|min[^|]*) \|", "| DATE | TOOK |", text)
+    text = re.sub(r"\| `[0-9a-f]{12}` \| DATE \|", "| `KEY` | DATE |", text)
     return re.sub(r"\| `[0-9a-f]{12}(\+dirty)?` \| (cache|this build) \|", "| `COMMIT` | SOURCE |", text)
 
 
