@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from generator import __version__
-from generator.errors import InputError, JournalError
+from generator.errors import InputError, JournalError, Problem
 from generator.progress import console, out
 
 
@@ -169,6 +169,39 @@ def status(obj: _Ctx, posts, explain: bool):
                if x.state is State.CORRUPT]
         raise CorruptStore("corrupt stored results: " + ", ".join(bad)
                            + "; `journal build --rerun NAME` replaces one")
+
+
+def _pin_posts(root: Path, names: tuple[str, ...], frozen: bool) -> None:
+    from generator.posts import read_posts, select_posts, set_frozen
+
+    root = root.resolve()
+    if not names:
+        raise InputError(Problem("command line", None, "POST", "name at least one post (a path, "
+                                 "file name or slug)"))
+    for post in select_posts(read_posts(root), names, root):
+        changed = set_frozen(post, frozen)
+        state = "pinned" if frozen else "unpinned"
+        out.print(f"{post.rel}: {state}{'' if changed else ' already'}", markup=False)
+
+
+@main.command()
+@click.argument("posts", nargs=-1)
+@click.pass_obj
+@_guard
+def freeze(obj: _Ctx, posts):
+    """Pin POSTs (`freeze: true` in their front matter): their results are used as stored
+    even when code, packages or data they depend on change. `journal status` shows them
+    as frozen and, with --explain, what changed since they ran."""
+    _pin_posts(obj.root, posts, True)
+
+
+@main.command()
+@click.argument("posts", nargs=-1)
+@click.pass_obj
+@_guard
+def unfreeze(obj: _Ctx, posts):
+    """Unpin POSTs: remove `freeze: true` from their front matter, so what changed runs again."""
+    _pin_posts(obj.root, posts, False)
 
 
 @main.command()

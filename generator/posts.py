@@ -125,6 +125,9 @@ def read_post(path: Path, root: Path) -> Post:
         slug = _slugify(path.stem)
     if "date" not in data:
         problems.append(Problem(rel, 1, "date", "is missing: the blog needs a date such as 2024-07-04"))
+    if "freeze" in data and not isinstance(data["freeze"], bool):
+        problems.append(Problem(rel, lines.get(("freeze",)), "freeze",
+                                f"expected true or false, got {data['freeze']!r}"))
     if problems:
         raise InputError(problems)
     return Post(path=path, rel=rel, meta=data, experiments=exps, lines=lines, body=body,
@@ -182,3 +185,33 @@ def select_posts(posts: list[Post], wanted: tuple[str, ...] | list[str], root: P
                                  f"no post {', '.join(repr(u) for u in unknown)} (posts: "
                                  f"{', '.join(p.rel for p in posts) or 'none'})"))
     return [p for p in posts if p.rel in chosen]
+
+
+_FREEZE = re.compile(r"^freeze\s*:[^#\n]*?(\s*#.*)?$")
+
+
+def set_frozen(post: Post, frozen: bool) -> bool:
+    """Pin (``freeze: true``) or unpin a post by editing one line of its front matter; every
+    other byte of the file stays as it is. Returns whether the file changed."""
+    raw = post.path.read_bytes().decode("utf-8-sig")
+    newline = "\r\n" if "\r\n" in raw else "\n"
+    lines = raw.split(newline)
+    end = next(i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "..."))
+    at = next((i for i in range(1, end) if _FREEZE.match(lines[i])), None)
+    if frozen:
+        if at is not None:
+            comment = _FREEZE.match(lines[at]).group(1) or ""
+            if lines[at].split(":", 1)[1].split("#")[0].strip() == "true":
+                return False
+            lines[at] = f"freeze: true{comment}"
+        else:  # after the date, where a reader of the front matter looks first
+            date = next((i for i in range(1, end) if lines[i].startswith("date:")), 0)
+            lines.insert(date + 1, "freeze: true")
+    else:
+        if at is None:
+            return False
+        del lines[at]
+    text = newline.join(lines)
+    post.path.write_bytes((("\ufeff" if post.path.read_bytes().startswith(b"\xef\xbb\xbf") else "")
+                           + text).encode("utf-8"))
+    return True

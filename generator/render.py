@@ -316,7 +316,7 @@ def _after_paragraphs(lines: list[str], boxes: dict[int, list[str]]) -> list[str
 
 
 def _page_text(post: Post, r: _Renderer, body: str, quick: bool) -> str:
-    meta = {k: v for k, v in post.meta.items() if k != "headline"}
+    meta = {k: v for k, v in post.meta.items() if k not in ("headline", "freeze")}
     meta["slug"] = post.slug
     head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, default_flow_style=False)
     boxes = []

@@ -15,8 +15,15 @@ def test_every_shipped_experiment_has_a_fresh_committed_result():
     lines = status(REPO)
     assert lines, "the shipped journal declares no experiments"
     stale = [f"{x.run.label}: {x.state.value} ({'; '.join(x.reasons)})" for x in lines
-             if x.state is not State.FRESH]
+             if x.state not in (State.FRESH, State.FROZEN)]
     assert not stale, "run `journal build` and commit results/:\n" + "\n".join(stale)
+
+
+def test_weeks_one_and_two_are_pinned():
+    states = {x.run.post: x.state for x in status(REPO)}
+    for week in ("posts/week-1.md", "posts/week-2.md"):
+        assert (REPO / week).read_text().split("---")[1].count("\nfreeze: true\n") == 1
+        assert states[week] in (State.FRESH, State.FROZEN)
 
 
 def test_shipped_posts_build_quickly_with_quick_overrides(tmp_path):
