@@ -167,21 +167,20 @@ def build(root: Path, opts: Options = Options()) -> Summary:
 def _pin(journal: Journal, the_plan: Plan, opts: Options, slugs: dict[str, str]) -> Plan:
     """In pinned posts, an experiment whose stored result stands (frozen) is planned as
     that result's run, so the page shows what is stored under its key."""
-    by_post: dict[str, dict[str, Run]] = {}
-    for post, runs in the_plan.by_post.items():
-        by_post[post] = out = {}
-        for name, run in runs.items():
-            if run.pinned and not run.quick and not opts.rerun_all \
-                    and not _selected(run, opts.rerun, slugs):
-                state, _, result = journal.store.state(run)
-                if state is State.FROZEN and result is not None and result.key != run.key:
-                    run = replace(run, key=result.key)
-            out[name] = run
+    def pinned(run: Run) -> Run:
+        if run.pinned and not run.quick and not opts.rerun_all and not _selected(run, opts.rerun, slugs):
+            state, _, result = journal.store.state(run)
+            if state is State.FROZEN and result is not None and result.key != run.key:
+                return replace(run, key=result.key)
+        return run
+
+    by_post = {post: {name: pinned(run) for name, run in runs.items()}
+               for post, runs in the_plan.by_post.items()}
+    seeded = {k: tuple(pinned(r) for r in runs) for k, runs in the_plan.seeded.items()}
     distinct: dict[str, Run] = {}
-    for runs in by_post.values():
-        for run in runs.values():
-            distinct.setdefault(run.key, run)
-    return Plan(by_post, tuple(distinct.values()))
+    for run in Plan(by_post, (), seeded).every_run():
+        distinct.setdefault(run.key, run)
+    return Plan(by_post, tuple(distinct.values()), seeded)
 
 
 def upgrade(journal: Journal, the_plan: Plan) -> list[Run]:
@@ -189,7 +188,7 @@ def upgrade(journal: Journal, the_plan: Plan) -> list[Run]:
     the posts and code give now, read under that format. Nothing runs; called under the lock."""
     done: dict[str, Run] = {}
     old: dict[Path, str] = {}
-    labels = [r for runs in the_plan.by_post.values() for r in runs.values() if not r.quick]
+    labels = [r for r in the_plan.every_run() if not r.quick]
     for run in labels:
         if run.key in done or journal.store.load(run) is not None:
             continue

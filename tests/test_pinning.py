@@ -88,4 +88,4 @@ def test_freeze_and_unfreeze_edit_one_line(journal):
 def test_freeze_must_be_true_or_false(journal):
     journal.post("week-1", "b: {run: toy.square}", "{{ b.total }}\n", extra="freeze: yes please\n")
     r = journal.cli("status")
-    assert r.returncode == 2 and "posts/week-1.md:3" in r.stderr and "true or false" in r.stderr
+    assert r.returncode == 2 and "posts/week-1.md:4" in r.stderr and "true or false" in r.stderr
