@@ -10,7 +10,15 @@ import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from generator.errors import ClaimFailed, InputError, JournalError, Problem, RunFailed, StaleResults
+from generator.errors import (
+    ClaimFailed,
+    CorruptStore,
+    InputError,
+    JournalError,
+    Problem,
+    RunFailed,
+    StaleResults,
+)
 from generator.execute import Executor, Outcome, Status
 from generator.plan import Plan, Run, plan
 from generator.posts import Post, read_posts, select_posts
@@ -190,8 +198,11 @@ def upgrade(journal: Journal, the_plan: Plan) -> list[Run]:
     old: dict[Path, str] = {}
     labels = [r for r in the_plan.every_run() if not r.quick]
     for run in labels:
-        if run.key in done or journal.store.load(run) is not None:
-            continue
+        try:
+            if run.key in done or journal.store.load(run) is not None:
+                continue
+        except CorruptStore:
+            continue  # reported (and replaced on request) as any damaged result is
         legacy = journal.store.legacy(run)
         if legacy is None or journal.store.verify(legacy):
             continue
