@@ -66,7 +66,8 @@ def _flow(value) -> str:
 
 
 def _front_matter(title: str, date: _dt.date, carried: dict, experiment: str | None) -> str:
-    lines = ["---", f"title: {json.dumps(title, ensure_ascii=False)}", f"date: {date.isoformat()}"]
+    lines = ["---", f"title: {json.dumps(title, ensure_ascii=False)}", f"date: {date.isoformat()}",
+             "description: One sentence on what this week is about (home page, blog index, share cards)."]
     for key in CARRIED:
         if key in carried:
             lines.append(f"{key}: {_flow(carried[key])}")
@@ -95,7 +96,8 @@ def _front_matter(title: str, date: _dt.date, carried: dict, experiment: str | N
 
 def _body(title: str, experiment: str | None) -> str:
     parts = [f"# {title}", "",
-             "What I set out to learn this week, and what I expected to see.", ""]
+             "What I set out to learn this week, and what I expected to see.", "",
+             "<!-- more -->", ""]
     if experiment:
         parts += [f"After {{{{ param {experiment}.steps }}}} steps of gradient descent the loss is "
                   f"{{{{ {experiment}.loss:.4f }}}}, with w = {{{{ {experiment}.w:.3f }}}} and "

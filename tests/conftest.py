@@ -97,6 +97,7 @@ class Journal:
 
 HAND_WRITTEN = ("index.md", "about.md", "reference.md", "tutorial.md", "notebooks.md", "progress.md", "tags.md", "blog/index.md",
                 "assets/journal.css")
+SHIPPED_TREES = ("docs/assets", "overrides")   # the math renderer, the theme's share-card meta
 
 
 def make_journal(root: Path) -> Path:
@@ -107,6 +108,8 @@ def make_journal(root: Path) -> Path:
     for rel in HAND_WRITTEN:
         (root / "docs" / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / "docs" / rel, root / "docs" / rel)
+    for rel in SHIPPED_TREES:
+        shutil.copytree(REPO / rel, root / rel, dirs_exist_ok=True)
     (root / "posts").mkdir(exist_ok=True)
     (root / "experiments").mkdir(exist_ok=True)
     (root / "experiments" / "__init__.py").write_text("")

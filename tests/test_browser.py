@@ -29,18 +29,22 @@ CHROMIUM = next((p for p in (os.environ.get("JOURNAL_CHROMIUM"), shutil.which("c
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
-GITHUB_API = "https://api.github.com/repos/"
-
 WEEK_1 = """
 # Backprop by hand
 
 This week I rebuilt micrograd: a scalar autograd engine in a hundred lines.
 The squares add up to {{ sq.total:.1f }}.
 
+The loss is the mean negative log-likelihood \\(-\\frac{1}{N}\\sum_i \\log p(c_i)\\), or
+
+$$
+\\mathrm{NLL} = -\\frac{1}{N} \\sum_{i=1}^{N} \\log p(c_i \\mid c_{i-1}).
+$$
+
 {{ figure pic.curve "The curve the toy experiment drew" }}
 
 {{ chart sq.value "The logged series" }}
-"""
+""" + "\nA long week: more prose than an index should show.\n" * 40
 WEEK_2 = """
 # Counting characters
 
@@ -78,6 +82,9 @@ def site(engine, tmp_path_factory) -> Path:
     """A tiny journal with two posts, categories and tags, built into site/ by each engine."""
     root = make_journal(tmp_path_factory.mktemp("browser") / "journal")
     journal = Journal(root, root.parent / "calls.txt")
+    config = root / "mkdocs.yml"   # no repository link: nothing may leave the machine
+    config.write_text("".join(line for line in config.read_text(encoding="utf-8").splitlines(True)
+                              if not line.startswith("repo_url:")), encoding="utf-8")
     journal.post("week-1", """
         sq: {run: toy.square, params: {n: 4}}
         pic: {run: toy.plot}
@@ -135,16 +142,11 @@ class Browser:
         url = route.request.url
         if url.startswith(self.base_url) or url.startswith(("data:", "blob:")):
             route.continue_()
-        elif url.startswith(GITHUB_API):
-            # Material's repository widget asks GitHub for stars and the latest release in the
-            # reader's browser (mkdocs.yml's repo_url); answer it here, as GitHub would
-            route.fulfill(status=200, content_type="application/json",
-                          body='{"stargazers_count": 1, "forks_count": 0, "tag_name": "v0.1.0"}')
         elif url.startswith(self.cdn):
             self.cdn_requests.append(url)
             kind, body = _glightbox(url)
             route.fulfill(status=200, content_type=kind, body=body)
-        else:
+        else:   # with repo_url unset, not even Material's repository widget asks GitHub
             self.problems.append(f"request off this machine: {url}")
             route.abort()
 
@@ -346,3 +348,86 @@ def test_serve_reloads_an_open_page_after_a_prose_edit(site, engine, browser):
         except subprocess.TimeoutExpired:
             server.kill()
     assert server.returncode == 0
+
+
+def _week(site: Path, slug: str) -> str:
+    return next(p for p in _posts(site) if slug in p)
+
+
+def test_math_is_typeset_from_the_site_itself(site, browser):
+    page = browser.open(_week(site, "week-1"))
+    page.wait_for_function("document.querySelectorAll('.arithmatex .katex').length >= 2")
+    inline = page.locator("span.arithmatex .katex")
+    display = page.locator("div.arithmatex .katex-display")
+    assert inline.count() == 1 and display.count() == 1
+    assert "NLL" in display.inner_text()
+    assert "\\frac" not in page.locator("article").inner_text()   # no raw LaTeX left
+    page.close()
+    assert not browser.problems     # KaTeX and its fonts came from 127.0.0.1
+
+
+def test_the_blog_index_shows_excerpts(site, browser):
+    page = browser.open("blog/")
+    links = page.locator("article a", has_text="Continue reading")
+    assert links.count() == 2
+    assert "week-1" in " ".join(links.nth(i).get_attribute("href") for i in range(2))
+    text = page.locator("article").all_inner_texts()
+    assert any("rebuilt micrograd" in t for t in text)
+    assert not any("more prose than an index should show" in t for t in text)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height <= 3 * 900, f"the blog index is {height} px tall"
+    page.close()
+    assert not browser.problems
+
+
+def test_the_lightbox_shows_each_figure_once_with_its_caption(site, browser):
+    page = browser.open(_week(site, "week-1"))
+    figures = page.locator("article figure").count()
+    assert figures == 2                                   # the figure and the chart
+    first = page.locator("article figure a.glightbox").filter(
+        has=page.locator("img[src*='only-light']")).first
+    first.click()
+    page.locator(".glightbox-container .gslide").first.wait_for()
+    assert page.locator(".glightbox-container .gslide").count() == figures   # not its dark copy too
+    title = page.locator(".glightbox-container .gslide.current .gslide-title")
+    assert title.inner_text() == "The curve the toy experiment drew"
+    page.keyboard.press("Escape")
+    page.close()
+    assert not browser.problems
+
+
+def test_every_post_has_a_share_card(site):
+    from html.parser import HTMLParser
+
+    class Meta(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.props: dict[str, str] = {}
+
+        def handle_starttag(self, tag, attrs) -> None:
+            a = dict(attrs)
+            if tag == "meta" and (a.get("property") or a.get("name")):
+                self.props[a.get("property") or a.get("name")] = a.get("content", "")
+
+    mount = "https://example.github.io/journal/"          # mkdocs.yml's site_url
+    for path in _posts(site):
+        meta = Meta()
+        meta.feed((site / path / "index.html").read_text(encoding="utf-8"))
+        props = meta.props
+        slug = path.rstrip("/").rsplit("/", 1)[1]
+        assert props["og:title"] == slug and props["twitter:title"] == slug
+        assert props["og:description"]
+        assert props["og:url"] == mount + path
+        image = props["og:image"]
+        assert image.startswith(mount) and image.endswith(".png"), image
+        assert (site / image[len(mount):]).is_file(), image
+        # a post with a figure shows it; one without shows the site's logo
+        assert props["twitter:card"] == ("summary_large_image" if "week-1" in path else "summary")
+        assert ("/assets/images/" in image) == ("week-2" in path)
+
+
+def test_feed_dates_come_from_the_posts_not_the_build(site):
+    feed = (site / "feed_rss_updated.xml").read_text(encoding="utf-8")
+    items = feed.split("<item>")[1:]
+    assert len(items) == 2
+    assert all("<pubDate>Thu, 11 Jul 2024" in i or "<pubDate>Thu, 04 Jul 2024" in i for i in items)

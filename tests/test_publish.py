@@ -103,6 +103,9 @@ def test_new_scaffolds_the_next_week_and_never_overwrites(tiny):
         in post.path.read_text()                           # ... last week's are a comment
     assert post.experiments == {}                          # the example is commented out
     assert "#   run: makemore.mlp" in post.path.read_text()
+    assert post.meta["description"]                         # the home page's and share cards' line
+    intro, more, rest = post.body.partition("\n<!-- more -->\n")   # the blog index's excerpt ends here
+    assert more and "What I set out to learn" in intro and "reference" in rest
     assert post.slug == "week-3"
     assert not (journal.root / "experiments" / "batch.py").exists()  # only when asked
 

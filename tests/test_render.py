@@ -171,3 +171,25 @@ def test_every_reference_kind_parses_its_example_and_is_documented():
         ref = parse(kind.example[2:-2].strip(), 1)
         assert ref.kind == word
         assert f"`{kind.example}`" in docs, f"docs/reference.md does not show {kind.example}"
+
+
+def test_the_share_card_image_is_the_first_figure_or_the_one_named(journal):
+    body = '# One\n\nIntro.\n\n{{ chart sq.value }}\n\n{{ figure pic.curve "A curve" }}\n'
+    journal.post("week-1", "sq: {run: toy.square}\npic: {run: toy.plot}", body)
+    journal.build()
+    page = (journal.root / "docs/blog/posts/week-1.md").read_text()
+    assert re.search(r"^share_image: blog/assets/chart-[0-9a-f]{16}\.light\.png$", page, re.M)
+    assert "\n<!-- more -->\n" in page.split("Intro.", 1)[1][:20]   # the excerpt: the first paragraph
+
+    journal.post("week-1", "sq: {run: toy.square}\npic: {run: toy.plot}", body,
+                 extra="image: pic.curve\n")
+    journal.build()
+    page = (journal.root / "docs/blog/posts/week-1.md").read_text()
+    assert re.search(r"^share_image: blog/assets/pic-[0-9a-f]{8}-curve\.light\.png$", page, re.M)
+    assert "\nimage:" not in page
+
+    journal.post("week-1", "sq: {run: toy.square}\npic: {run: toy.plot}", body,
+                 extra="image: pic.curvy\n")
+    r = journal.cli("build")
+    assert r.returncode == 2, r.stderr
+    assert "posts/week-1.md:4: image:" in r.stderr and "did you mean 'curve'" in r.stderr

@@ -28,7 +28,7 @@ def test_weeks_one_and_two_are_pinned():
 
 def test_shipped_posts_build_quickly_with_quick_overrides(tmp_path):
     root = tmp_path / "journal"
-    for rel in ("posts", "experiments", "docs", "mkdocs.yml"):
+    for rel in ("posts", "experiments", "docs", "overrides", "mkdocs.yml"):
         src = REPO / rel
         if src.is_dir():
             shutil.copytree(src, root / rel, ignore=shutil.ignore_patterns(

@@ -88,7 +88,7 @@ class Chart(Kind):
                     points.append((label, *mean_and_band([res.series[name] for res in results])))
             paths = draw_chart({"lines": points, **options}, page.charts_dir, digest)
         page.files[f"{base}.light.png"], page.files[f"{base}.dark.png"] = paths
-        return page.site.figure(base, ref.caption or ", ".join(n for n, _, _ in lines), ref.caption)
+        return page.figure(base, ref.caption or ", ".join(n for n, _, _ in lines), ref.caption)
 
 
 def mean_and_band(runs: list[list[list[float]]]) -> tuple[list, list]:

@@ -20,7 +20,5 @@ class Figure(OneName):
         if name not in res.figures:
             return page.bad(ref, f"{run.function} saved no figure '{name}'{suggest(name, res.figures)} "
                                  f"(it saved: {', '.join(res.figures) or 'none'})")
-        base = f"assets/{exp.replace('/', '-')}-{run.key[:8]}-{name}"
-        for variant in ("light", "dark"):
-            page.files[f"{base}.{variant}.png"] = res.figure_path(name, variant)
-        return page.site.figure(base, ref.caption or f"{exp}: {name}", ref.caption)
+        base = page.figure_files(exp, run, res, name)
+        return page.figure(base, ref.caption or f"{exp}: {name}", ref.caption)

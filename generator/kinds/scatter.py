@@ -73,4 +73,4 @@ class Scatter(Kind):
         paths = cached_chart(page.charts_dir, digest) or draw_scatter(spec, page.charts_dir, digest)
         page.files[f"{base}.light.png"], page.files[f"{base}.dark.png"] = paths
         alt = ref.caption or f"{ref.names[1]} against {ref.names[0]}"
-        return page.site.figure(base, alt, ref.caption)
+        return page.figure(base, alt, ref.caption)

@@ -16,6 +16,8 @@ class Engine:
     name = "engine"
     posts_dir = "blog/posts"            # generated posts, relative to docs/
     notebooks_dir = "blog/notebooks"    # published notebooks, relative to docs/
+    posts_url = "blog"                  # where the built site serves the files beside them
+                                        # (Material's blog drops the posts/ folder)
 
     # -- where things go ----------------------------------------------------------
     def generated(self, root: Path) -> Path:
