@@ -37,7 +37,7 @@ STARTER = PACKAGE / "templates" / "starter"
 
 # Copied from the tool as they are (folders: every file below them).
 SHIPPED = ("docs/reference.md", "docs/progress.md", "docs/tags.md", "docs/blog/index.md", "docs/assets",
-           "overrides", ".github/workflows/pages.yml", ".gitignore", "experiments/makemore/data.py")
+           ".github/workflows/pages.yml", ".gitignore", "experiments/makemore/data.py")
 EXAMPLE = ("posts", "experiments", "results")
 TOOL_ONLY_PAGES = ("tutorial.md", "notebooks.md")   # tutorials of the tool's own site
 FIRST_POST = ("posts/week-1.md", "experiments/bigram.py")   # only into a journal without posts
