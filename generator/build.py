@@ -10,6 +10,8 @@ import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from rich.markup import escape as escape_markup
+
 from generator.errors import (
     ClaimFailed,
     CorruptStore,
@@ -85,6 +87,13 @@ def build(root: Path, opts: Options = Options()) -> Summary:
     if opts.frozen and (opts.quick or opts.rerun or opts.rerun_all):
         raise InputError(Problem("command line", None, "--frozen",
                                  "runs nothing, so it cannot be combined with --quick or --rerun"))
+    if opts.frozen and opts.site:   # a frozen build is the one that gets published
+        from generator.site.base import placeholder_urls
+
+        for setting in placeholder_urls(root):
+            console.print(f"[yellow]warning:[/] mkdocs.yml {escape_markup(setting)} is a placeholder: "
+                          "set it to your own before publishing (journal deploy refuses it)",
+                          markup=True, highlight=False)
     journal = Journal(root, opts.engine)
     posts, the_plan = journal.read(opts.quick)
     scanned = check(posts, the_plan)

@@ -389,16 +389,20 @@ def serve(obj: _Ctx, port: int, engine: str | None):
 @click.option("--branch", default="gh-pages", show_default=True, help="The branch to write the site to.")
 @click.option("-m", "--message", default=None,
               help="The commit message on that branch (default: the source commit and journal version).")
+@click.option("--allow-placeholders", is_flag=True,
+              help="Publish even while mkdocs.yml's site_url or repo_url are the placeholders.")
 @click.pass_obj
 @_guard
-def deploy(obj: _Ctx, remote: str, branch: str, message: str | None):
+def deploy(obj: _Ctx, remote: str, branch: str, message: str | None, allow_placeholders: bool):
     """Build with --frozen and push site/ to a branch for GitHub Pages.
 
-    Refuses when a result is stale or when results/, posts/ or experiments/
-    have uncommitted changes."""
+    Refuses when a result is stale, when results/, posts/ or experiments/
+    have uncommitted changes, or while site_url or repo_url in mkdocs.yml are
+    placeholders."""
     from generator.deploy import deploy as do_deploy
 
-    d = do_deploy(obj.root, remote=remote, branch=branch, message=message)
+    d = do_deploy(obj.root, remote=remote, branch=branch, message=message,
+                  allow_placeholders=allow_placeholders)
     console.print(f"deployed {_shown(d.site)} (built from {d.commit}) to {d.remote}/{d.branch}")
 
 

@@ -80,14 +80,24 @@ def _cwd(path: Path) -> Iterator[None]:
 
 
 def deploy(root: Path, *, remote: str = "origin", branch: str = "gh-pages",
-           message: str | None = None, quiet: bool = False) -> Deployed:
-    """Build with --frozen and push the site; refuse if anything is stale or uncommitted."""
+           message: str | None = None, quiet: bool = False,
+           allow_placeholders: bool = False) -> Deployed:
+    """Build with --frozen and push the site; refuse if anything is stale or uncommitted, or
+    while mkdocs.yml's site_url or repo_url are placeholders (unless ``allow_placeholders``)."""
     from ghp_import import GhpError, ghp_import
 
     from generator.build import Options, build
+    from generator.site.base import placeholder_urls
 
     root = root.resolve()
     commit = _check_repository(root, remote)
+    placeholders = placeholder_urls(root)
+    if placeholders and not allow_placeholders:
+        raise DeployError("refusing to deploy: mkdocs.yml still has placeholder URLs, so share cards, "
+                          "the feed and links would point at a site that is not yours:\n  "
+                          + "\n  ".join(placeholders)
+                          + "\nSet site_url to https://<user>.github.io/<repo>/ and repo_url to your "
+                            "repository (or remove repo_url), or pass --allow-placeholders.")
     dirty = uncommitted(root)
     if dirty:
         raise DeployError("refusing to deploy: these files have changes that are not committed, so the "

@@ -180,7 +180,17 @@ def test_diff_reports_metric_changes_against_a_revision(repo):
 @needs_git
 def test_deploy_pushes_the_frozen_site_to_gh_pages(repo):
     before = results(repo)
-    r = repo.cli("deploy")
+    placeholder = repo.cli("deploy")            # the shipped mkdocs.yml's site_url is an example
+    assert placeholder.returncode == 1
+    assert "refusing to deploy: mkdocs.yml still has placeholder URLs" in placeholder.stderr
+    assert "site_url: https://example.github.io/journal/" in placeholder.stderr
+    assert "--allow-placeholders" in placeholder.stderr
+    assert git(repo.bare, "branch", "--list", "gh-pages").strip() == ""     # nothing published
+    frozen = repo.cli("build", "--frozen")
+    assert frozen.returncode == 0 and "site_url: https://example.github.io/journal/ is a placeholder" \
+        in frozen.stderr
+
+    r = repo.cli("deploy", "--allow-placeholders")
     assert r.returncode == 0, r.stderr
     assert "to origin/gh-pages" in r.stderr
     files = git(repo.bare, "ls-tree", "-r", "--name-only", "gh-pages").split()
@@ -191,6 +201,11 @@ def test_deploy_pushes_the_frozen_site_to_gh_pages(repo):
     assert f"Deployed {head} with journal" in git(repo.bare, "log", "-1", "--format=%s", "gh-pages")
     assert results(repo) == before                              # deploying ran nothing
 
+    config = repo.root / "mkdocs.yml"                            # the site's own URL from now on
+    config.write_text(config.read_text().replace("https://example.github.io/journal/",
+                                                 "https://ada.github.io/journal/"))
+    commit(repo, "The site's own URL")
+    assert "placeholder" not in repo.cli("build", "--frozen").stderr
     published = git(repo.bare, "rev-parse", "gh-pages")
     post = repo.root / "posts" / "week-1.md"
     post.write_text(post.read_text().replace("n: 4", "n: 6"))  # params changed, not re-run
@@ -344,3 +359,19 @@ def test_serve_rerenders_edits_shows_errors_and_keeps_running(tiny, tmp_path):
     assert f"serving {base}/journal/" in output
     assert "reported no metric 'totl'" in output               # errors reach the terminal too
     assert "stale experiment" in output and "1 experiment ran" in output
+
+
+@pytest.mark.parametrize("url, placeholder", [
+    ("https://example.github.io/journal/", True),
+    ("https://example.com/journal/", True),
+    ("https://docs.example.org/", True),
+    ("https://github.com/example/journal", True),
+    ("https://github.com/<user>/<repo>", True),
+    ("https://ada.github.io/learning-ml/", False),
+    ("https://github.com/ada/learning-ml", False),
+    ("https://examples.dev/", False),
+])
+def test_placeholder_urls(url, placeholder):
+    from generator.site.base import _is_placeholder
+
+    assert _is_placeholder(url) is placeholder

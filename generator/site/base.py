@@ -4,6 +4,15 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from generator.errors import InputError, Problem
+
+# Hosts and owners that stand for "not set yet": example.com and its kin are reserved for
+# examples (RFC 2606); the shipped mkdocs.yml's site is example.github.io.
+_PLACEHOLDER_HOSTS = ("example.com", "example.org", "example.net", "example.github.io")
 
 
 class Engine:
@@ -66,3 +75,45 @@ class Engine:
     def build(self, root: Path, *, site_dir: Path | None = None, strict: bool = True) -> Path:
         """Build the site from docs/; return the folder it was written to."""
         raise NotImplementedError
+
+
+class _Loader(yaml.SafeLoader):
+    """Reads mkdocs.yml for the few settings the journal needs, whatever tags it uses."""
+
+
+_Loader.add_multi_constructor("", lambda loader, suffix, node: None)
+
+
+def settings(root: Path) -> dict:
+    """mkdocs.yml as plain data (tags such as ``!!python/name`` read as None)."""
+    path = root / "mkdocs.yml"
+    if not path.is_file():
+        raise InputError(Problem("mkdocs.yml", None, None, "not found: the journal's site is "
+                                                          "configured in mkdocs.yml (`journal init .` "
+                                                          "adds one)"))
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - safe loader
+    except yaml.YAMLError as e:
+        raise InputError(Problem("mkdocs.yml", None, None, f"invalid YAML: {e}")) from None
+    return data if isinstance(data, dict) else {}
+
+
+def placeholder_urls(root: Path) -> list[str]:
+    """``site_url`` and ``repo_url`` settings of mkdocs.yml that are still placeholders."""
+    found = []
+    config = settings(root)
+    for key in ("site_url", "repo_url"):
+        url = str(config.get(key) or "")
+        if url and _is_placeholder(url):
+            found.append(f"{key}: {url}")
+    return found
+
+
+def _is_placeholder(url: str) -> bool:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if "<" in url or not host:
+        return True
+    if host in _PLACEHOLDER_HOSTS or host.endswith(tuple("." + h for h in _PLACEHOLDER_HOSTS[:3])):
+        return True
+    return host == "github.com" and parts.path.lower().startswith("/example/")

@@ -24,6 +24,7 @@ import yaml
 
 from generator.errors import InputError, Problem, SiteError
 from generator.progress import console
+from generator.site.base import settings as _settings
 from generator.site.material import Material
 
 # MkDocs plugins Zensical implements itself (its documentation, "MkDocs plugins"; version
@@ -38,13 +39,6 @@ SUPPORTED_PLUGINS = frozenset({
 })
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _OUTPUT = threading.Lock()   # the build's output is caught at the file descriptors: one at a time
-
-
-class _Loader(yaml.SafeLoader):
-    """Reads mkdocs.yml for the few settings the journal needs, whatever tags it uses."""
-
-
-_Loader.add_multi_constructor("", lambda loader, suffix, node: None)
 
 
 class Zensical(Material):
@@ -114,19 +108,6 @@ def restore_signals() -> None:
         handler = signal.getsignal(sig)
         if handler is not None:
             signal.signal(sig, handler)
-
-
-def _settings(root: Path) -> dict:
-    path = root / "mkdocs.yml"
-    if not path.is_file():
-        raise InputError(Problem("mkdocs.yml", None, None, "not found: the journal's site is "
-                                                          "configured in mkdocs.yml (`journal init .` "
-                                                          "adds one)"))
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - safe loader
-    except yaml.YAMLError as e:
-        raise InputError(Problem("mkdocs.yml", None, None, f"invalid YAML: {e}")) from None
-    return data if isinstance(data, dict) else {}
 
 
 def _call(build, config: str, options: dict) -> str:
