@@ -4,6 +4,25 @@ A word becomes a sequence of character indices framed by the boundary token '.'
 (index 0): "emma" -> . e m m a . A model of block size b sees the b previous
 indices (padded with '.') and predicts the next one, so a word of length L gives
 L + 1 examples.
+
+The public API, for any experiment of a journal (``from .makemore.data import ...``
+in a module of the experiments package, ``from .data import ...`` beside it):
+
+    load_words(run, data)                 the words of a data set: "census-first",
+                                          "census-last" (see CENSUS) or a word file
+    load_split(run, data, split_seed)     (Vocab, Split): the vocabulary of every word,
+                                          and the words cut 80/10/10 into train/dev/test
+    split_words(words, split_seed)        that cut alone, for words from elsewhere
+    build_dataset(words, vocab, block_size)
+                                          X (N, block_size) contexts, Y (N,) next chars
+    sample_words(next_probs, vocab, block_size, count, generator)
+                                          words drawn from a model, a character at a time
+    Vocab, Split, BOUNDARY, CENSUS        the types and constants these use
+
+A word file read through ``load_words`` is read with ``run.read_text``, so it is
+part of the experiment's cache key. Names starting with ``_`` are internal.
+(Docstrings and comments are not part of a result's key: editing them re-runs
+nothing.)
 """
 
 from __future__ import annotations
