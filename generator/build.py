@@ -95,6 +95,8 @@ def build(root: Path, opts: Options = Options()) -> Summary:
                           "set it to your own before publishing (journal deploy refuses it)",
                           markup=True, highlight=False)
     journal = Journal(root, opts.engine)
+    if opts.site:
+        journal.site.require()   # a missing engine is said before anything runs
     posts, the_plan = journal.read(opts.quick)
     scanned = check(posts, the_plan)
     slugs = {p.rel: p.slug for p in posts}

@@ -7,6 +7,8 @@ installed (`.ci/run` installs the `zensical` extra).
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -155,3 +157,13 @@ def test_serve_uses_no_private_mkdocs_api():
     for private in ("_inject_js_into_html", "_epoch_cond", "_timestamp", "_wanted_epoch",
                     "Theme.get_env", "mkdocs.livereload", "LiveReloadServer"):
         assert private not in source, private
+
+
+def test_zensical_missing_is_a_clear_error(journal):
+    _journal(journal)
+    code = "import sys; sys.modules['zensical'] = None; from generator.cli import main; main()"
+    r = subprocess.run([sys.executable, "-c", code, "-C", str(journal.root), "build", "--engine", "zensical"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "pip install 'journal[zensical]'" in r.stderr and "Traceback" not in r.stderr
+    assert not (journal.root / "results").exists()            # said before anything ran

@@ -72,6 +72,9 @@ class Engine:
     def tick(self) -> None:
         """Called often from the main thread while ``journal serve`` runs (housekeeping)."""
 
+    def require(self) -> None:
+        """Raise InputError, before anything runs, if the engine cannot build here."""
+
     def build(self, root: Path, *, site_dir: Path | None = None, strict: bool = True) -> Path:
         """Build the site from docs/; return the folder it was written to."""
         raise NotImplementedError

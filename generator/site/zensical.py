@@ -57,13 +57,18 @@ class Zensical(Material):
     def site_path(self, root: Path) -> str:
         return urlsplit(str(_settings(root).get("site_url") or "/")).path or "/"
 
-    def build(self, root: Path, *, site_dir: Path | None = None, strict: bool = True) -> Path:
+    def require(self) -> None:
         try:
-            import zensical
+            import zensical  # noqa: F401
         except ImportError:
-            raise InputError(Problem("pyproject.toml", None, "tool.journal.engine",
-                                     "the zensical engine needs Zensical: pip install 'journal[zensical]' "
-                                     "(or choose engine = \"material\")")) from None
+            raise InputError("the zensical site engine needs Zensical, which is not installed: "
+                             "pip install 'journal[zensical]' (or build with --engine material, "
+                             "or engine = \"material\" under [tool.journal])") from None
+
+    def build(self, root: Path, *, site_dir: Path | None = None, strict: bool = True) -> Path:
+        self.require()
+        import zensical
+
         root = root.resolve()
         settings = _settings(root)
         configured = (root / str(settings.get("site_dir") or "site")).resolve()
