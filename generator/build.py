@@ -99,6 +99,8 @@ def build(root: Path, opts: Options = Options()) -> Summary:
         journal.site.require()   # a missing engine is said before anything runs
     posts, the_plan = journal.read(opts.quick)
     scanned = check(posts, the_plan)
+    if opts.site:
+        journal.site.check(journal.root)  # a wrong mkdocs.yml is found before anything runs
     slugs = {p.rel: p.slug for p in posts}
     if opts.rerun:
         known = {n for r in the_plan.runs for n in (r.name, f"{slugs[r.post]}/{r.name}", r.function)}

@@ -9,9 +9,10 @@ import time
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from generator import __version__
-from generator.errors import InputError, JournalError, Problem
+from generator.errors import InputError, JournalError, Problem, printable
 from generator.progress import console, out
 
 
@@ -36,7 +37,7 @@ def _guard(fn):
                 raise
             label = "error" if isinstance(e, InputError) else "failed"
             console.print(f"[bold red]{label}:[/] ", end="")
-            console.print(str(e), markup=False, highlight=False)
+            console.print(printable(str(e)), markup=False, highlight=False)
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
             console.print("[bold red]interrupted[/]: stopped all experiments; finished results were kept")
@@ -50,7 +51,7 @@ def _guard(fn):
                 console.print("[bold red]interrupted[/]: stopped all experiments; "
                               "finished results were kept")
                 sys.exit(130)
-            console.print(f"[bold red]internal error:[/] {type(e).__name__}: {e}\n"
+            console.print(f"[bold red]internal error:[/] {type(e).__name__}: {escape(printable(str(e)))}\n"
                           "Run again with --debug for the traceback.", markup=True)
             sys.exit(1)
 

@@ -27,6 +27,12 @@ class Problem:
         return f"{where}:{key} {self.message}"
 
 
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control characters (a NUL, an escape sequence) are
+    written as Python escapes, as ``repr`` would; line breaks and tabs stay."""
+    return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
+
+
 def suggest(word: str, options) -> str:
     """A "did you mean" for a misspelt name, or nothing."""
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,8 +14,26 @@ import yaml
 
 from generator.errors import InputError, Problem
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: same marks, faster
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: same marks, faster
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+MAX_NODES = 20_000  # values a front matter may hold once its aliases are expanded
+
+
+class _Loader(_Base):
+    """Safe loading where a value that cannot be built (``!!int ten``, ``2024-02-30``) is a
+    YAML error at its own line, not a crash."""
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError) as e:
+            what = {"tag:yaml.org,2002:timestamp": "date"}.get(node.tag, node.tag.rsplit(":", 1)[-1])
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a valid {what} ({e})", node.start_mark) from None
+
+
+class _TooBig(Exception):
+    pass
 
 
 @dataclass(frozen=True)
@@ -38,7 +59,15 @@ class Post:
         return self.path.stem
 
 
-def _walk(node: yaml.Node, path: tuple, lines: dict, dups: list) -> None:
+def _walk(node: yaml.Node, path: tuple, lines: dict, dups: list, budget: list[int] | None = None,
+          within: frozenset = frozenset()) -> None:
+    """Line numbers of every key; a node met again through aliases counts each time, so an
+    alias bomb (or an alias to itself) stops at MAX_NODES instead of exhausting memory."""
+    budget = budget if budget is not None else [MAX_NODES]
+    budget[0] -= 1
+    if budget[0] < 0 or id(node) in within:
+        raise _TooBig()
+    within = within | {id(node)}
     if isinstance(node, yaml.MappingNode):
         seen: set = set()
         for knode, vnode in node.value:
@@ -50,11 +79,11 @@ def _walk(node: yaml.Node, path: tuple, lines: dict, dups: list) -> None:
                 dups.append((sub, knode.start_mark.line))
             seen.add(key)
             lines[sub] = knode.start_mark.line
-            _walk(vnode, sub, lines, dups)
+            _walk(vnode, sub, lines, dups, budget, within)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             lines[path + (i,)] = item.start_mark.line
-            _walk(item, path + (i,), lines, dups)
+            _walk(item, path + (i,), lines, dups, budget, within)
 
 
 def split_front_matter(text: str, rel: str) -> tuple[str | None, str, int]:
@@ -82,9 +111,16 @@ def read_post(path: Path, root: Path) -> Post:
         raise InputError(Problem(rel, 1, None, "has no front matter: a post starts with a '---' line, "
                                                "YAML with at least `date:`, and a closing '---'"))
     loader = _Loader(fm)
+    lines: dict[tuple, int] = {}
+    dups: list = []
     try:  # one parse: the node tree gives line numbers, then the data is built from it
         node = loader.get_single_node()
+        if node is not None:
+            _walk(node, (), lines, dups)  # first: it bounds what aliases expand to
         data = loader.construct_document(node) if node is not None else None
+    except _TooBig:
+        raise InputError(Problem(rel, 2, None, f"front matter expands to more than {MAX_NODES:,} values "
+                                               "(YAML aliases that repeat, or refer to themselves)")) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
@@ -99,10 +135,6 @@ def read_post(path: Path, root: Path) -> Post:
     if not isinstance(data, dict):
         raise InputError(Problem(rel, 2, None, f"front matter must be a mapping of keys to values, "
                                                f"not a {type(data).__name__}"))
-    lines: dict[tuple, int] = {}
-    dups: list = []
-    if node is not None:
-        _walk(node, (), lines, dups)
     lines = {k: v + 2 for k, v in lines.items()}  # node lines are 0-based within the YAML
     problems = []
     for keys, line in dups:
@@ -128,10 +160,103 @@ def read_post(path: Path, root: Path) -> Post:
     if "freeze" in data and not isinstance(data["freeze"], bool):
         problems.append(Problem(rel, lines.get(("freeze",)), "freeze",
                                 f"expected true or false, got {data['freeze']!r}"))
+    problems += _blog_keys(data, lines, rel, root)
     if problems:
         raise InputError(problems)
     return Post(path=path, rel=rel, meta=data, experiments=exps, lines=lines, body=body,
                 body_line=body_line, slug=slug)
+
+
+def _is_date(value: Any) -> bool:
+    return isinstance(value, (_dt.date, _dt.datetime))
+
+
+def _str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+
+
+def _blog_keys(data: dict, lines: dict, rel: str, root: Path) -> list[Problem]:
+    """The keys the blog reads, checked before anything runs (the site build would fail
+    on them only after the experiments ran)."""
+    problems = []
+
+    def bad(key: str, message: str, *sub) -> None:
+        problems.append(Problem(rel, lines.get((key, *sub)) or lines.get((key,)) or 1,
+                                ".".join(map(str, (key, *sub))), message))
+
+    date = data.get("date")
+    if "date" in data:
+        if isinstance(date, dict):
+            if "created" not in date:
+                bad("date", "a mapping of dates needs `created:` (and may have `updated:`)")
+            for k, v in date.items():
+                if not _is_date(v):
+                    bad("date", f"expected a date such as 2024-07-04, got {v!r}", k)
+        elif not _is_date(date):
+            bad("date", f"expected a date such as 2024-07-04 (or created:/updated: dates), got {date!r}")
+    for key in ("categories", "tags", "authors"):
+        if data.get(key) is not None and not _str_list(data[key]):
+            bad(key, f"expected a list of names such as [{'alice' if key == 'authors' else 'basics'}], "
+                     f"got {data[key]!r}")
+    if _str_list(data.get("authors")) and data["authors"]:
+        known = _authors(root)
+        for i, name in enumerate(data["authors"]):
+            if name not in known:
+                bad("authors", f"'{name}' is not in docs/blog/.authors.yml"
+                               f"{' (it lists: ' + ', '.join(known) + ')' if known else ' (there is none)'}", i)
+    for key in ("draft", "pin"):
+        if key in data and not isinstance(data[key], bool):
+            bad(key, f"expected true or false, got {data[key]!r}")
+    if "readtime" in data and (isinstance(data["readtime"], bool) or not isinstance(data["readtime"], int)
+                               or not 0 < data["readtime"] < 1000):
+        bad("readtime", f"expected whole minutes such as 5, got {data['readtime']!r}")
+    if "links" in data:
+        problems += _links(data["links"], lines, rel)
+    for key in ("title", "description"):
+        if key in data and not isinstance(data[key], str):
+            bad(key, f"expected text, got {data[key]!r} (quote it)")
+    return problems
+
+
+def _links(links: Any, lines: dict, rel: str) -> list[Problem]:
+    """Material's `links:`: a list of paths or URLs, or of sections mapping a title to such a list."""
+    from generator.escape import unsafe_link
+
+    problems = []
+    where = lines.get(("links",)) or 1
+
+    def one(item: Any, sub: tuple) -> None:
+        if isinstance(item, str):
+            scheme = unsafe_link(f"[x]({item})")
+            if scheme:
+                problems.append(Problem(rel, lines.get(sub) or where, ".".join(map(str, sub)),
+                                        f"a link to a '{scheme}:' URL is not allowed"))
+        elif isinstance(item, dict) and len(item) == 1:
+            ((title, target),) = item.items()
+            if isinstance(target, list):
+                for j, x in enumerate(target):
+                    one(x, (*sub, title, j))
+            else:
+                one(target, (*sub, title))
+        else:
+            problems.append(Problem(rel, lines.get(sub) or where, ".".join(map(str, sub)),
+                                    f"expected a path or URL (or a section: title: [links]), got {item!r}"))
+
+    if not isinstance(links, list):
+        return [Problem(rel, where, "links", f"expected a list of paths or URLs, got {links!r}")]
+    for i, item in enumerate(links):
+        one(item, ("links", i))
+    return problems
+
+
+def _authors(root: Path) -> list[str]:
+    path = root / "docs" / "blog" / ".authors.yml"
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    authors = data.get("authors") if isinstance(data, dict) else None
+    return [str(k) for k in authors] if isinstance(authors, dict) else []
 
 
 def _slugify(text: str) -> str:
@@ -148,6 +273,17 @@ def read_posts(root: Path, posts_dir: str = "posts") -> list[Post]:
                                                         "here, or adds what one lacks)"))
     posts, problems = [], []
     for path in sorted(folder.glob("*.md")):
+        rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        try:
+            mode = os.stat(path).st_mode  # follows a symlink; never opens a FIFO
+        except OSError as e:
+            problems.append(Problem(rel, None, None, "is a symbolic link to nothing" if path.is_symlink()
+                                    else f"cannot be read ({e.strerror})"))
+            continue
+        if not stat.S_ISREG(mode):
+            what = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "not a file"
+            problems.append(Problem(rel, None, None, f"is {what}: posts/ holds only Markdown files"))
+            continue
         try:
             posts.append(read_post(path, root))
         except InputError as e:

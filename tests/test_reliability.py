@@ -411,3 +411,93 @@ def test_warm_builds_started_together_both_succeed(copy):
             out, err = p.communicate(timeout=120)
             assert p.returncode == 0, out + err
     assert (copy.root / "site" / "index.html").is_file()
+
+
+# -- bad input is caught before anything runs ---------------------------------------------
+
+EXP = "  b: {run: toy.square, params: {n: 9}}\n"  # not stored yet: it would run
+
+
+@pytest.mark.parametrize("head, says", [
+    ("date: 2024-02-30\n", "posts/bad.md:2: front matter is not valid YAML: '2024-02-30' is not a valid date"),
+    ("date: 2024-13-45\n", "posts/bad.md:2: front matter is not valid YAML: '2024-13-45' is not a valid date"),
+    ("date: next tuesday\n", "posts/bad.md:2: date: expected a date such as 2024-07-04"),
+    ("date: {updated: 2024-07-12}\n", "posts/bad.md:2: date: a mapping of dates needs `created:`"),
+    ("date:\n  created: 2024-07-11\n  updated: soon\n", "posts/bad.md:4: date.updated: expected a date"),
+    ("date: 2024-07-11\nn: !!int ten\n", "posts/bad.md:3: front matter is not valid YAML: 'ten' is not a valid int"),
+    ("date: 2024-07-11\ncategories: 5\n", "posts/bad.md:3: categories: expected a list of names"),
+    ("date: 2024-07-11\ntags: basics\n", "posts/bad.md:3: tags: expected a list of names"),
+    ("date: 2024-07-11\nauthors: [alice]\n", "posts/bad.md:3: authors.0: 'alice' is not in docs/blog/.authors.yml"),
+    ("date: 2024-07-11\ndraft: maybe\n", "posts/bad.md:3: draft: expected true or false, got 'maybe'"),
+    ("date: 2024-07-11\npin: 1\n", "posts/bad.md:3: pin: expected true or false, got 1"),
+    ("date: 2024-07-11\nreadtime: -3\n", "posts/bad.md:3: readtime: expected whole minutes"),
+    ("date: 2024-07-11\nlinks: [javascript:alert(1)]\n", "links.0: a link to a 'javascript:' URL is not allowed"),
+    ("date: 2024-07-11\nlinks: 7\n", "posts/bad.md:3: links: expected a list of paths or URLs"),
+])
+def test_blog_keys_are_checked_before_anything_runs(copy, head, says):
+    copy.write("posts/bad.md", fm(EXP, "{{ b.total }}\n", head=head))
+    r = copy.cli("build")
+    assert r.returncode == 2 and says in r.stderr, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    assert copy.calls() == []
+
+
+def test_valid_blog_keys_build(copy):
+    copy.write("docs/blog/.authors.yml", "authors:\n  alice:\n    name: Alice\n    description: Writer\n    avatar: https://example.org/a.png\n")
+    copy.write("posts/bad.md", fm(EXP, "{{ b.total }}\n", head=(
+        "date:\n  created: 2024-07-11\n  updated: 2024-07-12\ncategories: [Basics]\ntags: [toy]\n"
+        "authors: [alice]\ndraft: false\npin: true\nreadtime: 3\nlinks: [https://example.org]\n")))
+    r = copy.cli("build")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("edit, says", [
+    (("name: material", "name: materialx"), "Unrecognised theme name: 'materialx'"),
+    (("  - search\n", "  - searchx\n"), 'The "searchx" plugin is not installed'),
+    (("site_name: ", "site_name: ["), "error parsing the configuration file"),
+])
+def test_a_wrong_mkdocs_yml_is_found_before_anything_runs(copy, edit, says):
+    config = copy.root / "mkdocs.yml"
+    config.write_text(config.read_text().replace(*edit, 1))
+    copy.write("posts/bad.md", fm(EXP, "{{ b.total }}\n"))
+    r = copy.cli("build")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "mkdocs.yml: invalid mkdocs configuration" in r.stderr and says in r.stderr, r.stderr
+    assert copy.calls() == []
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "dangling-symlink"])
+def test_only_regular_files_are_read_from_posts(copy, kind):
+    path = copy.root / "posts" / "x.md"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to(copy.root / "posts" / "gone.md")
+    copy.write("posts/bad.md", fm(EXP, "{{ b.total }}\n"))
+    r = copy.cli("build", timeout=60)  # a FIFO read would hang here
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert {"fifo": "posts/x.md: is a FIFO", "folder": "posts/x.md: is a folder",
+            "dangling-symlink": "posts/x.md: is a symbolic link to nothing"}[kind] in r.stderr, r.stderr
+    assert copy.calls() == []
+
+
+def test_a_yaml_alias_bomb_is_refused_in_bounded_memory(copy):
+    bomb = 'a: &a ["x","x","x","x","x","x","x","x","x","x"]\n'
+    for i, name in enumerate("bcdefghi"):
+        prev = "abcdefghi"[i]
+        bomb += f"{name}: &{name} [" + ",".join([f"*{prev}"] * 10) + "]\n"
+    copy.write("posts/bad.md", "---\ndate: 2024-07-11\n" + bomb + "experiments:\n" + EXP + "---\nx\n")
+    r = copy.cli("build", memory=2 << 30, timeout=60)  # 10**9 values if expanded
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "posts/bad.md:2: front matter expands to more than 20,000 values" in r.stderr, r.stderr
+    assert copy.calls() == []
+
+
+def test_names_are_printed_escaped(copy):
+    copy.write("posts/bad.md", fm('  "a\\0b\\e[31m": {run: toy.square}\n'))
+    r = copy.cli("build")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "\x00" not in r.stderr and "\x1b" not in r.stderr, repr(r.stderr)
+    assert "a\\x00b\\x1b[31m" in r.stderr, r.stderr

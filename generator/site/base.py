@@ -65,6 +65,10 @@ class Engine:
         return f'<span class="journal-missing">{html.escape(text)}</span>'
 
     # -- building --------------------------------------------------------------------
+    def check(self, root: Path) -> None:
+        """Load and validate the site's configuration (InputError, exit 2, if it is wrong):
+        called before any experiment runs."""
+
     def site_path(self, root: Path) -> str:
         """The path the site is served under (from site_url), ``/`` by default."""
         raise NotImplementedError

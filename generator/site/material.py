@@ -28,6 +28,11 @@ class Material(Engine):
     def details(self, kind: str, title: str, body: str) -> str:
         return f'??? {kind} "{title}"\n\n' + _indent(body) + "\n"
 
+    def check(self, root: Path) -> None:
+        from generator.site.mkdocs import load
+
+        load(root)
+
     def site_path(self, root: Path) -> str:
         from generator.site.mkdocs import load
 

@@ -67,10 +67,20 @@ def load(root: Path, config_file: str = "mkdocs.yml", **overrides):
         raise InputError(Problem(config_file, None, None, "not found: the journal's site is "
                                                           "configured in mkdocs.yml (`journal init .` "
                                                           "adds one)"))
+    from mkdocs.exceptions import MkDocsException
+    from yaml import YAMLError
+
+    log = logging.getLogger("mkdocs")
+    collect = _Collect()
+    log.addHandler(collect)
     try:
         return load_config(str(path), **overrides)
-    except ConfigurationError as e:
-        raise InputError(Problem(config_file, None, None, f"invalid mkdocs configuration: {e}")) from None
+    except (ConfigurationError, MkDocsException, YAMLError) as e:
+        said = "; ".join(m.split(": ", 1)[-1] for m in collect.messages if m.startswith("error"))
+        raise InputError(Problem(config_file, None, None,
+                                 f"invalid mkdocs configuration: {said or e}")) from None
+    finally:
+        log.removeHandler(collect)
 
 
 def build_site(root: Path, *, site_dir: Path | None = None, config_file: str = "mkdocs.yml",
