@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
 
@@ -55,8 +56,26 @@ def _samples(root: Path, name: str = "out") -> list[str]:
 def test_word_file_is_normalised_and_recorded_for_the_cache(project):
     run = _run(project)
     words = load_words(run, "data/words.txt")
-    assert words == _made_up_words()
+    assert words == _made_up_words() + [_made_up_words()[0]]  # as given: in order, repeats kept
     assert list(run.finish()["reads"]) == ["data/words.txt"]
+
+
+def test_dedup_keeps_one_sorted_copy_of_each_word(project):
+    (project / "data" / "shuffled.txt").write_text("emma\nava\nemma\nbob\n", encoding="utf-8")
+    assert load_words(_run(project), "data/shuffled.txt") == ["emma", "ava", "emma", "bob"]
+    assert load_words(_run(project), "data/shuffled.txt", dedup=True) == ["ava", "bob", "emma"]
+    assert load_words(_run(project), "data/words.txt", dedup=True) == _made_up_words()
+
+
+def test_a_word_file_is_split_as_the_lectures_split_it(project):
+    """makemore: random.seed(42); random.shuffle(words); 80% train, 10% dev, 10% test."""
+    words = load_words(_run(project), "data/words.txt")
+    _, split = load_split(_run(project), "data/words.txt", split_seed=42)
+    random.seed(42)
+    random.shuffle(words)
+    n1, n2 = int(0.8 * len(words)), int(0.9 * len(words))
+    assert (split.train, split.dev, split.test) == (words[:n1], words[n1:n2], words[n2:])
+    assert len(split.train) + len(split.dev) + len(split.test) == len(_made_up_words()) + 1
 
 
 def test_vocabulary_comes_from_the_word_file(project):
@@ -81,8 +100,9 @@ def test_census_first_names_are_lowercase_letters(tmp_path):
 
 def test_split_is_deterministic_disjoint_and_80_10_10():
     words = [f"w{i}" for i in range(1000)]
-    first, again = split_words(words, 42), split_words(list(reversed(words)), 42)
-    assert first == again  # the order of the input does not matter, only the set
+    first, again = split_words(words, 42), split_words(list(words), 42)
+    assert first == again
+    assert split_words(list(reversed(words)), 42) != first  # the order given is the order shuffled
     parts = [set(first.train), set(first.dev), set(first.test)]
     assert [len(p) for p in parts] == [800, 100, 100]
     assert set().union(*parts) == set(words)
@@ -108,6 +128,15 @@ def test_bigram_on_a_word_file(project):
     assert len(samples) == 20
     assert set("".join(samples)) <= set("abdeklmno")
     assert run.finish(m)["figures"] == ["counts"]
+
+
+def test_a_bigram_without_smoothing_has_an_infinite_dev_nll(project):
+    run = _run(project)
+    m = bigram(run, smoothing=0.0, data="data/words.txt")
+    assert math.isfinite(m["train_nll"]) and m["dev_nll"] == math.inf  # a pair unseen in training
+    run.finish(m)
+    metrics = json.loads((project / "out" / "metrics.json").read_text())
+    assert metrics["dev_nll"] == "inf"  # JSON has no infinity
 
 
 def test_samples_repeat_with_the_seed(project):
@@ -208,7 +237,8 @@ def test_dataset_counts_add_up(project):
 
     words = _made_up_words()
     m = dataset(_run(project), data="data/words.txt")
-    assert m["words"] == len(words) == m["train_words"] + m["dev_words"] + m["test_words"]
+    assert m["words"] == len(words) + 1 == m["train_words"] + m["dev_words"] + m["test_words"]
+    assert dataset(_run(project, "dedup"), data="data/words.txt", dedup=True)["words"] == len(words)
     assert m["vocab"] == 10 and m["longest"] == max(len(w) for w in words)
     _, split = load_split(_run(project, "again"), "data/words.txt", split_seed=42)
     assert m["train_examples"] == sum(len(w) + 1 for w in split.train)

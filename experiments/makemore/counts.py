@@ -48,13 +48,14 @@ def bigram_nll(P: torch.Tensor, words: list[str], vocab: Vocab) -> float:
     return -P[X[:, 0], Y].log().mean().item()
 
 
-def bigram(run, *, smoothing: float = 1.0, data: str = "census-first", split_seed: int = 42):
+def bigram(run, *, smoothing: float = 1.0, data: str = "census-first", dedup: bool = False,
+           split_seed: int = 42):
     """Bigram counts with add-k smoothing (k = ``smoothing``); no training, only counting.
 
     Reports the per-character NLL on each split, the table size (vocab^2) as
     ``params``, 20 sampled words and a heatmap of the counts.
     """
-    vocab, split = load_split(run, data, split_seed)
+    vocab, split = load_split(run, data, split_seed, dedup)
     N = bigram_counts(split.train, vocab)
     P = bigram_probs(N, smoothing)
 
@@ -157,6 +158,7 @@ def ngram(
     smoothing: list[float] = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0),
     method: str = "add_k",
     data: str = "census-first",
+    dedup: bool = False,
     split_seed: int = 42,
 ):
     """An n-gram count model whose smoothing constant k is picked on the dev split.
@@ -173,7 +175,7 @@ def ngram(
     grid = [float(smoothing)] if isinstance(smoothing, (int, float)) else [float(k) for k in smoothing]
     if not grid or min(grid) < 0:
         raise ValueError(f"smoothing must be one or more values >= 0, not {smoothing!r}")
-    vocab, split = load_split(run, data, split_seed)
+    vocab, split = load_split(run, data, split_seed, dedup)
     sets = {name: build_dataset(getattr(split, name), vocab, n - 1) for name in ("train", "dev", "test")}
     model = NgramModel(*sets["train"], vocab.size)
 

@@ -79,19 +79,24 @@ class Split:
     test: list[str]
 
 
-def load_words(run, data: str) -> list[str]:
-    """The words of a data set: deduplicated, sorted, lowercase a-z.
+def load_words(run, data: str, dedup: bool = False) -> list[str]:
+    """The words of a data set, lowercase a-z.
 
     ``data`` is "census-first" or "census-last" (see CENSUS), or otherwise the path of
     a file with one word per line, relative to the project root. Blank lines are
     skipped and words are lowercased; any other character than a-z is an error that
     names the file and line.
+
+    A word file is used as given: every line, in its order, repeats included, so a
+    model sees the same words (and, through ``split_words``, the same split) as any
+    other code that reads the file. ``dedup=True`` keeps one copy of each word, sorted.
+    The census lists are always de-duplicated and sorted: the female and male first
+    names overlap, and a name on both lists is one name.
     """
     if data in CENSUS:
-        words = _census_words(CENSUS[data])
-    else:
-        words = _file_words(run, data)
-    return sorted(set(words))
+        return sorted(set(_census_words(CENSUS[data])))
+    words = _file_words(run, data)
+    return sorted(set(words)) if dedup else words
 
 
 def _census_words(files: tuple[str, ...]) -> list[str]:
@@ -127,18 +132,20 @@ def _file_words(run, path: str) -> list[str]:
 def split_words(words: list[str], split_seed: int) -> Split:
     """Shuffle with its own seed and cut 80/10/10 into train, dev and test.
 
-    The split depends only on the word set and ``split_seed``, never on the run's
-    seed, so runs with different seeds are scored on the same dev and test words.
+    The split depends only on the words (in their order) and ``split_seed``, never
+    on the run's seed, so runs with different seeds are scored on the same dev and
+    test words. It is the lectures' split: ``random.seed(42); random.shuffle(words)``
+    on the same list, then the first 80% and the next 10%.
     """
-    shuffled = sorted(words)
+    shuffled = list(words)
     random.Random(split_seed).shuffle(shuffled)
     n_train, n_dev = int(0.8 * len(shuffled)), int(0.9 * len(shuffled))
     return Split(shuffled[:n_train], shuffled[n_train:n_dev], shuffled[n_dev:])
 
 
-def load_split(run, data: str, split_seed: int) -> tuple[Vocab, Split]:
+def load_split(run, data: str, split_seed: int, dedup: bool = False) -> tuple[Vocab, Split]:
     """The vocabulary (from every word, so dev and test have no unknown letters) and the split."""
-    words = load_words(run, data)
+    words = load_words(run, data, dedup)
     return Vocab.from_words(words), split_words(words, split_seed)
 
 

@@ -153,9 +153,9 @@ class MLP:
 
 # -- training, shared by both experiments --------------------------------------------
 
-def _load(run, data: str, split_seed: int, block_size: int):
+def _load(run, data: str, dedup: bool, split_seed: int, block_size: int):
     """The vocabulary and the three (X, Y) splits on the run's device."""
-    vocab, split = load_split(run, data, split_seed)
+    vocab, split = load_split(run, data, split_seed, dedup)
     sets = {}
     for name in ("train", "dev", "test"):
         X, Y = build_dataset(getattr(split, name), vocab, block_size)
@@ -232,6 +232,7 @@ def mlp_init(
     lr_final: PositiveFloat = 0.01,
     decay_at: Probability = 0.5,
     data: str = "census-first",
+    dedup: bool = False,
     split_seed: int = 42,
 ):
     """Week 1's MLP (same data, split, schedule and seed use) with its initialisation fixed.
@@ -253,7 +254,7 @@ def mlp_init(
     if fix not in FIXES:
         raise ValueError(f"fix={fix!r} is not known: use one of {', '.join(map(repr, FIXES))}")
     g = run.generator()  # draws the initial weights, then every minibatch
-    vocab, sets = _load(run, data, split_seed, block_size)
+    vocab, sets = _load(run, data, dedup, split_seed, block_size)
     model = MLP(vocab.size, block_size, emb, [hidden], False, g, run.device)
     W1, b1 = model.hidden[0].weight, model.hidden[0].bias
     with torch.no_grad():
@@ -327,6 +328,7 @@ def deep_mlp(
     lr_final: PositiveFloat = 0.01,
     decay_at: Probability = 0.5,
     data: str = "census-first",
+    dedup: bool = False,
     split_seed: int = 42,
 ):
     """``layers`` hidden layers of ``hidden`` tanh units, Kaiming-initialised, optionally with BatchNorm.
@@ -343,7 +345,7 @@ def deep_mlp(
     each weight matrix, relative to its size; about -3 is healthy).
     """
     g = run.generator()  # draws the initial weights, then every minibatch
-    vocab, sets = _load(run, data, split_seed, block_size)
+    vocab, sets = _load(run, data, dedup, split_seed, block_size)
     model = MLP(vocab.size, block_size, emb, [hidden] * layers, batchnorm, g, run.device)
     with torch.no_grad():
         for layer in model.hidden:

@@ -45,6 +45,7 @@ def bigram_nn(
     reg: NonNegativeFloat = 0.01,
     smoothing: NonNegativeFloat = 1.0,
     data: str = "census-first",
+    dedup: bool = False,
     split_seed: int = 42,
 ):
     """A bigram model as one V x V weight matrix W, trained by full-batch gradient descent.
@@ -55,7 +56,7 @@ def bigram_nn(
     uniform. The count model (add-k with ``smoothing``) is fitted on the same split
     for comparison: ``gap`` = train_nll - count_train_nll.
     """
-    vocab, split = load_split(run, data, split_seed)
+    vocab, split = load_split(run, data, split_seed, dedup)
     V = vocab.size
     X, Y = build_dataset(split.train, vocab, block_size=1)
     X_dev, Y_dev = build_dataset(split.dev, vocab, block_size=1)
@@ -156,10 +157,10 @@ class CharMLP:
         return total / len(X)
 
 
-def _mlp_setup(run, data: str, split_seed: int, block_size: int, emb: int, hidden: int,
+def _mlp_setup(run, data: str, dedup: bool, split_seed: int, block_size: int, emb: int, hidden: int,
                generator: torch.Generator):
     """Vocabulary, the three (X, Y) splits on the run's device, and a fresh model."""
-    vocab, split = load_split(run, data, split_seed)
+    vocab, split = load_split(run, data, split_seed, dedup)
     sets = {}
     for name in ("train", "dev", "test"):
         X, Y = build_dataset(getattr(split, name), vocab, block_size)
@@ -196,6 +197,7 @@ def mlp(
     lr_final: PositiveFloat = 0.01,
     decay_at: Probability = 0.5,
     data: str = "census-first",
+    dedup: bool = False,
     split_seed: int = 42,
 ):
     """Train the character MLP with minibatch SGD; evaluate every split at the end.
@@ -206,7 +208,7 @@ def mlp(
     ``dev_loss`` (the whole dev split, 50 times per run).
     """
     g = run.generator()  # draws the initial weights, then every minibatch
-    vocab, sets, model = _mlp_setup(run, data, split_seed, block_size, emb, hidden, g)
+    vocab, sets, model = _mlp_setup(run, data, dedup, split_seed, block_size, emb, hidden, g)
     params = model.parameters()
     X, Y = sets["train"]
 
@@ -302,6 +304,7 @@ def lr_sweep(
     lr_min: PositiveFloat = 0.001,
     lr_max: PositiveFloat = 1.0,
     data: str = "census-first",
+    dedup: bool = False,
     split_seed: int = 42,
 ):
     """The learning-rate finder: one run whose rate grows exponentially each step.
@@ -313,7 +316,7 @@ def lr_sweep(
     for many steps usually wants a somewhat smaller one.
     """
     g = run.generator()
-    _, sets, model = _mlp_setup(run, data, split_seed, block_size, emb, hidden, g)
+    _, sets, model = _mlp_setup(run, data, dedup, split_seed, block_size, emb, hidden, g)
     params = model.parameters()
     X, Y = sets["train"]
     lrs = torch.logspace(math.log10(lr_min), math.log10(lr_max), steps).tolist()

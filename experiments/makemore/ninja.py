@@ -150,6 +150,7 @@ def backprop_check(
     hidden: PositiveInt = 64,
     batch_size: PositiveInt = 32,
     data: str = "census-first",
+    dedup: bool = False,
     split_seed: int = 42,
 ):
     """Every hand-written gradient against autograd's, for one batch of training examples.
@@ -164,7 +165,7 @@ def backprop_check(
     if dtype not in DTYPES:
         raise ValueError(f"dtype={dtype!r} is not known: use one of {', '.join(map(repr, DTYPES))}")
     g = run.generator()
-    vocab, sets = _load(run, data, split_seed, block_size)
+    vocab, sets = _load(run, data, dedup, split_seed, block_size)
     p = _init(vocab.size, block_size, emb, hidden, g, DTYPES[dtype], run.device)
     with torch.no_grad():
         p["gamma"] += 0.1 * torch.randn(hidden, generator=g, dtype=p["gamma"].dtype).to(run.device)
@@ -223,6 +224,7 @@ def manual_mlp(
     lr_final: PositiveFloat = 0.01,
     decay_at: Probability = 0.5,
     data: str = "census-first",
+    dedup: bool = False,
     split_seed: int = 42,
 ):
     """Train the network with the hand-written gradients (``manual``) or with autograd.
@@ -234,7 +236,7 @@ def manual_mlp(
     (the whole dev split, 50 times per run). ``wall_s``: seconds spent training.
     """
     g = run.generator()
-    vocab, sets = _load(run, data, split_seed, block_size)
+    vocab, sets = _load(run, data, dedup, split_seed, block_size)
     p = _init(vocab.size, block_size, emb, hidden, g, torch.float32, run.device)
     running_mean = torch.zeros(1, hidden, device=run.device)
     running_var = torch.ones(1, hidden, device=run.device)

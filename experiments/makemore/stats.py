@@ -9,9 +9,9 @@ from __future__ import annotations
 from .data import load_split
 
 
-def dataset(run, *, data: str = "census-first", split_seed: int = 42):
+def dataset(run, *, data: str = "census-first", dedup: bool = False, split_seed: int = 42):
     """Counts for one word list and its fixed 80/10/10 split."""
-    vocab, split = load_split(run, data, split_seed)
+    vocab, split = load_split(run, data, split_seed, dedup)
     words = split.train + split.dev + split.test
     lengths = sorted(len(w) for w in words)
     return {

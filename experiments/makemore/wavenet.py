@@ -90,6 +90,7 @@ def wavenet(
     lr_final: PositiveFloat = 0.01,
     decay_at: Probability = 0.75,
     data: str = "census-first",
+    dedup: bool = False,
     split_seed: int = 42,
 ):
     """Train the tree with minibatch SGD, as the lecture: rate ``lr``, then ``lr_final``.
@@ -100,7 +101,7 @@ def wavenet(
     spent training and evaluating during training.
     """
     g = run.generator()  # draws the initial weights, then every minibatch
-    vocab, sets = _load(run, data, split_seed, block_size)
+    vocab, sets = _load(run, data, dedup, split_seed, block_size)
     model = Tree(vocab.size, block_size, emb, hidden, g, run.device)
     start = time.perf_counter()
     _train(run, model, sets, g, steps=steps, batch_size=batch_size,
