@@ -56,7 +56,7 @@ def test_mlp_init_series_figure_and_metrics(project):
     info = run.finish(m)
     assert info["figures"] == ["hidden_init"]
     assert set(m) == {"init_loss", "expected_init_loss", "saturated_init", "train_nll", "dev_nll",
-                      "test_nll", "params"}
+                      "test_nll", "params", "wall_s", "cpu_s"}
     assert all(math.isfinite(v) for v in m.values())
     assert m["train_nll"] < m["init_loss"]
     assert set(read_series(project)) == {"train_loss", "dev_loss"}

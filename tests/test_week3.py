@@ -113,10 +113,10 @@ def test_wavenet_trains_and_reports(project):
     m = wavenet(run, data="words.txt", block_size=4, emb=4, hidden=8, steps=300)
     info = run.finish(m)
     assert info["artifacts"] == ["samples"]
-    assert set(m) == {"train_nll", "dev_nll", "test_nll", "params", "wall_s"}
+    assert set(m) == {"train_nll", "dev_nll", "test_nll", "params", "wall_s", "cpu_s"}
     assert m["params"] == V * 4 + (8 * 8 + 16) + (16 * 8 + 16) + 8 * V + V
     assert m["dev_nll"] < math.log(V) - 0.2
-    assert m["wall_s"] > 0
+    assert m["wall_s"] > 0 and m["cpu_s"] > 0
     assert set(read_series(project)) == {"train_loss", "dev_loss"}
     samples = (project / "out" / "artifacts" / "samples.txt").read_text().split()
     assert samples and all(set(w) <= set("abdeklmno") for w in samples)

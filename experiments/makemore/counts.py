@@ -19,6 +19,7 @@ import torch  # noqa: E402
 
 from generator.params import PositiveInt  # noqa: E402
 
+from .clock import Stopwatch  # noqa: E402
 from .data import Vocab, build_dataset, load_split, sample_words  # noqa: E402
 
 N_SAMPLES = 20  # words in each `samples` artifact
@@ -56,8 +57,10 @@ def bigram(run, *, smoothing: float = 1.0, data: str = "census-first", dedup: bo
     ``params``, 20 sampled words and a heatmap of the counts.
     """
     vocab, split = load_split(run, data, split_seed, dedup)
+    clock = Stopwatch()
     N = bigram_counts(split.train, vocab)
     P = bigram_probs(N, smoothing)
+    took = clock.read()
 
     samples = sample_words(lambda ctx: P[ctx[:, -1]], vocab, 1, N_SAMPLES, run.generator())
     run.artifact("samples", "\n".join(samples))
@@ -69,6 +72,7 @@ def bigram(run, *, smoothing: float = 1.0, data: str = "census-first", dedup: bo
         "params": vocab.size**2,
         "vocab": vocab.size,
         "train_words": len(split.train),
+        **took,
     }
 
 
@@ -177,11 +181,13 @@ def ngram(
         raise ValueError(f"smoothing must be one or more values >= 0, not {smoothing!r}")
     vocab, split = load_split(run, data, split_seed, dedup)
     sets = {name: build_dataset(getattr(split, name), vocab, n - 1) for name in ("train", "dev", "test")}
+    clock = Stopwatch()
     model = NgramModel(*sets["train"], vocab.size)
 
     dev_by_k = [model.nll(*sets["dev"], k, method) for k in grid]
     best = min(range(len(grid)), key=lambda i: dev_by_k[i])
     k = grid[best]
+    took = clock.read()  # counting, and choosing k on dev
     for i, (kk, loss) in enumerate(zip(grid, dev_by_k)):
         run.log(i, smoothing=kk, dev_nll=loss)
 
@@ -196,6 +202,7 @@ def ngram(
         "smoothing": k,
         "params": model.table_size,
         "nonzero_counts": model.nonzero_counts,
+        **took,
     }
 
 

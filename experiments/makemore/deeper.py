@@ -28,6 +28,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from generator.params import PositiveFloat, PositiveInt, Probability  # noqa: E402
 
+from .clock import Stopwatch  # noqa: E402
 from .data import build_dataset, load_split  # noqa: E402
 
 FIXES = ("none", "softmax", "tanh", "kaiming")
@@ -171,8 +172,9 @@ def _batches(n: int, batch_size: int, count: int, generator: torch.Generator, de
 
 
 def _train(run, model: MLP, sets, generator: torch.Generator, *, steps: int, batch_size: int,
-           lr: float, lr_final: float, decay_at: float, watch=None) -> None:
+           lr: float, lr_final: float, decay_at: float, watch=None) -> dict[str, float]:
     """Minibatch SGD; the rate drops from ``lr`` to ``lr_final`` after ``decay_at`` of the steps.
+    Returns the seconds it took, wall-clock and CPU (``Stopwatch``), dev evaluations included.
 
     Series: ``train_loss`` (mean minibatch loss over each logging interval) and
     ``dev_loss`` (the whole dev split in evaluation mode, 50 times per run). If
@@ -185,6 +187,7 @@ def _train(run, model: MLP, sets, generator: torch.Generator, *, steps: int, bat
     log_every, eval_every = _every(steps), max(1, steps // 50)
     decay_step = int(decay_at * steps)
     running, in_window = torch.zeros((), device=run.device), 0
+    clock = Stopwatch()
     for k, ix in enumerate(_batches(len(X), batch_size, steps, generator, run.device)):
         loss = F.cross_entropy(model(X[ix], training=True), Y[ix])
         step_lr = lr if k < decay_step else lr_final
@@ -204,6 +207,7 @@ def _train(run, model: MLP, sets, generator: torch.Generator, *, steps: int, bat
                 watch(k, step_lr)
         if k % eval_every == 0 or k == steps - 1:
             run.log(k, dev_loss=model.nll(*sets["dev"]))
+    return clock.read()
 
 
 def _saturation(acts: list[torch.Tensor]) -> torch.Tensor:
@@ -277,8 +281,8 @@ def mlp_init(
     run.figure("hidden_init", _plot_hidden_init(model.preacts[0].cpu(), model.acts[0].cpu(), fix,
                                                 rows=batch_size))
 
-    _train(run, model, sets, g, steps=steps, batch_size=batch_size,
-           lr=lr, lr_final=lr_final, decay_at=decay_at)
+    took = _train(run, model, sets, g, steps=steps, batch_size=batch_size,
+                  lr=lr, lr_final=lr_final, decay_at=decay_at)
 
     return {
         "init_loss": init_loss,
@@ -288,6 +292,7 @@ def mlp_init(
         "dev_nll": model.nll(*sets["dev"]),
         "test_nll": model.nll(*sets["test"]),
         "params": sum(p.numel() for p in model.parameters()),
+        **took,
     }
 
 
@@ -370,8 +375,8 @@ def deep_mlp(
                 **dict(zip(ud_names, ud)))
         ud_curve.append((step, ud))
 
-    _train(run, model, sets, g, steps=steps, batch_size=batch_size,
-           lr=lr, lr_final=lr_final, decay_at=decay_at, watch=watch)
+    took = _train(run, model, sets, g, steps=steps, batch_size=batch_size,
+                  lr=lr, lr_final=lr_final, decay_at=decay_at, watch=watch)
 
     # Look inside the trained network on a probe of training examples.
     X, Y = sets["train"]
@@ -394,6 +399,7 @@ def deep_mlp(
         "dev_nll": model.nll(*sets["dev"]),
         "test_nll": model.nll(*sets["test"]),
         "params": sum(p.numel() for p in model.parameters()),
+        **took,
         "final_sat": sum(final_sat) / layers,  # mean over the layers
         **{f"final_sat_{n}": s for n, s in zip(names, final_sat)},
     }

@@ -23,6 +23,7 @@ from matplotlib.ticker import ScalarFormatter  # noqa: E402
 
 from generator.params import NonNegativeFloat, PositiveFloat, PositiveInt, Probability  # noqa: E402
 
+from .clock import Stopwatch  # noqa: E402
 from .counts import bigram_counts, bigram_nll, bigram_probs  # noqa: E402
 from .data import build_dataset, load_split, sample_words  # noqa: E402
 
@@ -219,6 +220,7 @@ def mlp(
     decay_step = int(decay_at * steps)
     running, in_window = torch.zeros((), device=run.device), 0
     train_curve, dev_curve = [], []
+    clock = Stopwatch()
     for k, ix in enumerate(_batches(len(X), batch_size, steps, g, run.device)):
         loss = F.cross_entropy(model(X[ix]), Y[ix])
         step_lr = lr if k < decay_step else lr_final
@@ -236,6 +238,7 @@ def mlp(
             dev = model.nll(*sets["dev"])
             run.log(k, dev_loss=dev)
             dev_curve.append((k, dev))
+    took = clock.read()
 
     samples = sample_words(
         lambda ctx: F.softmax(model(ctx.to(run.device)), dim=1).detach(),
@@ -249,6 +252,7 @@ def mlp(
         "dev_nll": model.nll(*sets["dev"]),
         "test_nll": model.nll(*sets["test"]),
         "params": sum(p.numel() for p in params),
+        **took,  # the training loop, dev evaluations included
     }
 
 

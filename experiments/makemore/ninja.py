@@ -21,13 +21,13 @@ either the hand-written gradients or autograd, from the same weights and batches
 from __future__ import annotations
 
 import math
-import time
 
 import torch
 import torch.nn.functional as F
 
 from generator.params import PositiveFloat, PositiveInt, Probability
 
+from .clock import Stopwatch
 from .deeper import MLP, TANH_GAIN, _batches, _every, _load
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -233,7 +233,7 @@ def manual_mlp(
     with the same seed differ only by rounding. BatchNorm keeps running averages of
     the batch mean and variance for evaluation, as week 2's does (momentum 0.01).
     Series: ``train_loss`` (mean minibatch loss per logging interval), ``dev_loss``
-    (the whole dev split, 50 times per run). ``wall_s``: seconds spent training.
+    (the whole dev split, 50 times per run). ``wall_s``, ``cpu_s``: seconds spent training.
     """
     g = run.generator()
     vocab, sets = _load(run, data, dedup, split_seed, block_size)
@@ -254,7 +254,7 @@ def manual_mlp(
     log_every, eval_every = _every(steps), max(1, steps // 50)
     decay_step = int(decay_at * steps)
     running, in_window = 0.0, 0
-    start = time.perf_counter()
+    clock = Stopwatch()
     for k, ix in enumerate(_batches(len(X), batch_size, steps, g, run.device)):
         Xb, Yb = X[ix], Y[ix]
         if manual:
@@ -278,12 +278,12 @@ def manual_mlp(
             running, in_window = 0.0, 0
         if k % eval_every == 0 or k == steps - 1:
             run.log(k, dev_loss=nll("dev"))
-    wall = time.perf_counter() - start
+    took = clock.read()
 
     return {
         "train_nll": nll("train"),
         "dev_nll": nll("dev"),
         "test_nll": nll("test"),
         "params": sum(v.numel() for v in p.values()),
-        "wall_s": wall,
+        **took,
     }

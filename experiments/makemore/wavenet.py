@@ -14,7 +14,6 @@ same weights.
 from __future__ import annotations
 
 import math
-import time
 
 import torch
 import torch.nn.functional as F
@@ -97,16 +96,14 @@ def wavenet(
 
     The defaults are the lecture's (embedding 24, 128 hidden units: 76,579
     parameters with 27 symbols; the rate drops at 150k of 200k steps).
-    Series: ``train_loss`` and ``dev_loss`` (as week 2's). ``wall_s``: seconds
-    spent training and evaluating during training.
+    Series: ``train_loss`` and ``dev_loss`` (as week 2's). ``wall_s``, ``cpu_s``:
+    seconds spent training, dev evaluations included.
     """
     g = run.generator()  # draws the initial weights, then every minibatch
     vocab, sets = _load(run, data, dedup, split_seed, block_size)
     model = Tree(vocab.size, block_size, emb, hidden, g, run.device)
-    start = time.perf_counter()
-    _train(run, model, sets, g, steps=steps, batch_size=batch_size,
-           lr=lr, lr_final=lr_final, decay_at=decay_at)
-    wall = time.perf_counter() - start
+    took = _train(run, model, sets, g, steps=steps, batch_size=batch_size,
+                  lr=lr, lr_final=lr_final, decay_at=decay_at)
 
     samples = sample_words(
         lambda ctx: F.softmax(model(ctx.to(run.device)), dim=1).detach(),
@@ -118,5 +115,5 @@ def wavenet(
         "dev_nll": model.nll(*sets["dev"]),
         "test_nll": model.nll(*sets["test"]),
         "params": sum(p.numel() for p in model.parameters()),
-        "wall_s": wall,
+        **took,
     }
