@@ -205,10 +205,11 @@ def find_notebook(root: Path, ref: str):
 
 def notebook_code(root: Path, fn, file_sha) -> tuple[str, dict[str, str], tuple[str, ...]]:
     """(function, code hashes, third-party packages) of a notebook experiment's key."""
-    from generator.code import PACKAGE, closure
+    from generator.code import PACKAGE, closure, code_sha
 
     cells = read_cells(fn.file)
-    code = {fn.ref: code_digest(cells)}
+    # this module runs in the kernel and shapes the result (figures, the handle's setup)
+    code = {fn.ref: code_digest(cells), "generator/notebook.py": code_sha(Path(__file__))}
     packages: set[str] = set()
     for module in imported_modules(cells):
         top = module.split(".")[0]
@@ -233,19 +234,15 @@ def code_digest(cells: list[Cell]) -> str:
 
 
 def _normalised(source: str) -> str:
+    from generator.code import _strip_docstrings
+
     magics = [line.strip() for line in source.split("\n") if line.lstrip().startswith(("%", "!"))]
     try:
         tree = ast.parse(_python_only(source))
     except SyntaxError:  # the kernel will say what is wrong; hash the text without comments
         return "\n".join(line.rstrip() for line in source.split("\n")
                          if line.strip() and not line.lstrip().startswith("#"))
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
-                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str) \
-                and not isinstance(node, ast.Module):
-            node.body = body[1:] or [ast.Pass()]  # a docstring explains, it does not compute
-    return ast.dump(tree, include_attributes=False) + "\n" + "\n".join(magics)
+    return ast.dump(_strip_docstrings(tree), include_attributes=False) + "\n" + "\n".join(magics)
 
 
 def imported_modules(cells: list[Cell]) -> list[str]:
