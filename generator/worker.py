@@ -81,10 +81,13 @@ _WRITE_EVENTS = {"os.remove", "os.rename", "os.mkdir", "os.rmdir", "shutil.rmtre
 
 
 def _guard_writes(allowed: list[str]) -> None:
-    """Refuse (PermissionError) any write outside the result folder and the temp dir.
+    """Refuse (PermissionError) a write outside the result folder and the temp dir.
 
-    An audit hook sees every file operation Python code makes and cannot be removed;
-    C extensions writing on their own are not covered."""
+    A guard against accidents in the author's own code, not a sandbox: the audit hook sees
+    Python's own file operations (``open``, ``os.remove``, ``shutil`` ...), resolving paths
+    from the working directory. It does not see writes made by other processes
+    (``subprocess``, ``os.system``, ``os.exec*``), by C code (ctypes, extensions such as
+    ``sqlite3``), or relative to a directory descriptor (``dir_fd=``)."""
     roots = [os.path.realpath(a) for a in allowed]
 
     def inside(path) -> bool:
@@ -112,7 +115,9 @@ def _guard_writes(allowed: list[str]) -> None:
         for p in paths:
             if p is not None and not inside(p):
                 raise PermissionError(f"experiments write only inside their result folder; "
-                                      f"refused to write {os.fsdecode(p)!r}")
+                                      f"refused to write {os.fsdecode(p)!r} (the journal's write "
+                                      "guard stops accidental writes from Python code; it is not "
+                                      "a sandbox. JOURNAL_WRITABLE allows more folders)")
 
     sys.addaudithook(hook)
 

@@ -501,3 +501,39 @@ def test_names_are_printed_escaped(copy):
     assert r.returncode == 2, r.stdout + r.stderr
     assert "\x00" not in r.stderr and "\x1b" not in r.stderr, repr(r.stderr)
     assert "a\\x00b\\x1b[31m" in r.stderr, r.stderr
+
+
+# -- the write guard is what the README says: a guard against accidents, not a sandbox -----
+
+GUARD = '''
+import os
+import subprocess
+import sys
+
+
+def by_open(run):
+    with open(os.path.join(os.environ["JOURNAL_TEST_OUTSIDE"], "open.txt"), "w") as f:
+        f.write("x")
+
+
+def by_subprocess(run):
+    path = os.path.join(os.environ["JOURNAL_TEST_OUTSIDE"], "child.txt")
+    subprocess.run([sys.executable, "-c", f"open({path!r}, 'w').write('x')"], check=True)
+    return {"x": 1}
+'''
+
+
+def test_the_write_guard_is_described_honestly(copy, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    copy.env["JOURNAL_TEST_OUTSIDE"] = str(outside)
+    copy.write("experiments/guard.py", GUARD)
+    copy.write("posts/bad.md", fm("  a: {run: guard.by_open}\n  b: {run: guard.by_subprocess}\n"))
+    r = copy.cli("build", "--keep-going")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "refused to write" in r.stderr and "it is not a sandbox" in r.stderr, r.stderr
+    assert not (outside / "open.txt").exists()
+    # what the guard does not see, as the README's threat model says
+    assert (outside / "child.txt").exists()
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "### Threat model" in readme and "not a sandbox" in readme and "subprocess" in readme
