@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rich.markup import escape as escape_markup
 
+from generator import backends, config
 from generator.errors import (
     ClaimFailed,
     CorruptStore,
@@ -46,6 +47,8 @@ class Options:
     quiet: bool = False
     site_dir: Path | None = None
     engine: str | None = None    # the site engine (default: material)
+    backend: str | None = None   # where experiments run (default: [tool.journal] backend, else local)
+    address: str | None = None   # the Ray cluster (default: [tool.journal] address)
 
 
 @dataclass
@@ -97,6 +100,7 @@ def build(root: Path, opts: Options = Options()) -> Summary:
     journal = Journal(root, opts.engine)
     if opts.site:
         journal.site.require()   # a missing engine is said before anything runs
+    backend_name, address = choose_backend(journal.root, opts)
     posts, the_plan = journal.read(opts.quick)
     scanned = check(posts, the_plan)
     if opts.site:
@@ -146,7 +150,7 @@ def build(root: Path, opts: Options = Options()) -> Summary:
         if corrupt:
             raise RunFailed("\n".join(corrupt))
         if todo:
-            outcomes = _execute(journal, todo, opts)
+            outcomes = _execute(journal, todo, opts, posts, backend_name, address)
             for o in outcomes:
                 if o.status is Status.RAN:
                     results[o.run.key] = o.result
@@ -231,17 +235,45 @@ def upgrade(journal: Journal, the_plan: Plan) -> list[Run]:
     return list(done.values())
 
 
-def _execute(journal: Journal, runs: list[Run], opts: Options) -> list[Outcome]:
-    from generator.backends.local import LocalBackend, usable_cores
+def choose_backend(root: Path, opts: Options) -> tuple[str, str | None]:
+    """The backend and cluster address: the command line's, else [tool.journal]'s, else local."""
+    if opts.address is not None and opts.backend == "local":
+        raise InputError(Problem("command line", None, "--address",
+                                 "is the Ray cluster to run on; it goes with --backend ray"))
+    override = opts.backend or ("ray" if opts.address is not None else None)
+    name = config.choice(root, "backend", backends.NAMES, "local", override)
+    address = config.text(root, "address", "a Ray address: auto, HOST:PORT or ray://HOST:10001",
+                          opts.address) if name == "ray" else None
+    if name == "ray" and not opts.frozen and not backends.ray_installed():  # frozen: runs nothing
+        message = f"the ray backend needs Ray, which is not installed here: {backends.INSTALL_RAY}"
+        raise InputError(Problem("command line", None, "--backend", message) if override else
+                         Problem(config.FILE, config.line(root, "backend"), "tool.journal.backend",
+                                 message))
+    return name, address
 
-    backend = LocalBackend(opts.jobs or usable_cores())
-    rep = reporter(len(runs), quiet=opts.quiet)
-    rep.begin()
+
+def _execute(journal: Journal, runs: list[Run], opts: Options, posts: list[Post], backend_name: str,
+             address: str | None) -> list[Outcome]:
+    from generator.backends.local import usable_cores
+
+    backend = backends.make(backend_name, root=journal.root, jobs=opts.jobs or usable_cores(),
+                            address=address)
     try:
-        return Executor(journal.store_for, journal.root, journal.logs, backend=backend,
-                        reporter=rep).run_all(runs)
+        refused = backend.check({r.key: r.resources for r in runs})
+        if refused:  # before anything runs
+            by_rel = {p.rel: p for p in posts}
+            raise InputError([Problem(r.post, by_rel[r.post].line("experiments", r.name, "resources", k),
+                                      f"experiments.{r.name}.resources.{k}", why)
+                              for r in runs if r.key in refused for k, why in [refused[r.key]]])
+        rep = reporter(len(runs), quiet=opts.quiet)
+        rep.begin()
+        try:
+            return Executor(journal.store_for, journal.root, journal.logs, backend=backend,
+                            reporter=rep).run_all(runs)
+        finally:
+            rep.close()
     finally:
-        rep.close()
+        backend.close()
 
 
 def failure_report(failed: list[Outcome], root: Path) -> str:

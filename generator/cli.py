@@ -84,6 +84,12 @@ def _run_options(fn):
         click.option("--no-wait", is_flag=True, help="Fail instead of waiting if another build "
                      "holds the results store."),
         click.option("-q", "--quiet", is_flag=True, help="Print only errors and the summary."),
+        click.option("--backend", type=click.Choice(["local", "ray"]), default=None,
+                     help="Where experiments run: worker processes here, or one Ray task each on "
+                          "a Ray cluster (default: [tool.journal] backend, else local)."),
+        click.option("--address", metavar="ADDR", default=None,
+                     help="The Ray cluster: auto, HOST:PORT or ray://HOST:10001 (implies "
+                          "--backend ray; default: [tool.journal] address)."),
     ]
     for opt in reversed(opts):
         fn = opt(fn)
@@ -100,7 +106,8 @@ def _run_options(fn):
               help="The site engine (default: [tool.journal] engine in pyproject.toml, else material).")
 @click.pass_obj
 @_guard
-def build(obj: _Ctx, quick, rerun, rerun_all, jobs, keep_going, no_wait, quiet, frozen, site_dir, engine):
+def build(obj: _Ctx, quick, rerun, rerun_all, jobs, keep_going, no_wait, quiet, backend, address,
+          frozen, site_dir, engine):
     """Run stale experiments, render the posts and build the site."""
     from generator.build import Options
     from generator.build import build as do_build
@@ -109,7 +116,7 @@ def build(obj: _Ctx, quick, rerun, rerun_all, jobs, keep_going, no_wait, quiet, 
     s = do_build(obj.root, Options(quick=quick, frozen=frozen, rerun=tuple(rerun),
                                    rerun_all=rerun_all, jobs=jobs or 0, keep_going=keep_going,
                                    wait=not no_wait, quiet=quiet, site_dir=site_dir,
-                                   engine=engine))
+                                   engine=engine, backend=backend, address=address))
     console.print(f"built {s.pages} post{'s' * (s.pages != 1)} into {_shown(s.site)} in "
                   f"{time.perf_counter() - t0:.1f}s: {s.ran} experiment{'s' * (s.ran != 1)} ran, "
                   f"{s.cached} from the cache")
@@ -120,7 +127,8 @@ def build(obj: _Ctx, quick, rerun, rerun_all, jobs, keep_going, no_wait, quiet, 
 @click.argument("names", nargs=-1)
 @click.pass_obj
 @_guard
-def run_cmd(obj: _Ctx, names, quick, rerun, rerun_all, jobs, keep_going, no_wait, quiet):
+def run_cmd(obj: _Ctx, names, quick, rerun, rerun_all, jobs, keep_going, no_wait, quiet, backend,
+            address):
     """Run stale experiments without building the site.
 
     NAMES (experiment names) force those experiments to run again."""
@@ -129,7 +137,8 @@ def run_cmd(obj: _Ctx, names, quick, rerun, rerun_all, jobs, keep_going, no_wait
 
     s = do_build(obj.root, Options(quick=quick, rerun=tuple(rerun) + tuple(names),
                                    rerun_all=rerun_all, jobs=jobs or 0, keep_going=keep_going,
-                                   wait=not no_wait, quiet=quiet, site=False))
+                                   wait=not no_wait, quiet=quiet, site=False, backend=backend,
+                                   address=address))
     console.print(f"{s.ran} ran, {s.cached} from the cache")
 
 

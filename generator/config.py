@@ -52,6 +52,11 @@ def choice(root: Path, key: str, options: tuple[str, ...], default: str,
     return value
 
 
+def line(root: Path, key: str) -> int | None:
+    """The line of ``key`` in the journal's [tool.journal] table, if it is there."""
+    return _line(root / FILE, key) if (root / FILE).is_file() else None
+
+
 def _line(path: Path, key: str) -> int | None:
     """The line of ``key = ...`` in the [tool.journal] table, for error messages."""
     inside = False
@@ -64,3 +69,16 @@ def _line(path: Path, key: str) -> int | None:
         elif inside and re.match(rf"{re.escape(key)}\s*=", stripped):
             return number
     return None
+
+
+def text(root: Path, key: str, what: str, override: str | None = None) -> str | None:
+    """A free-text setting (``what`` describes it for errors): the override, else the table's."""
+    if override is not None:
+        if not override.strip():
+            raise InputError(Problem("command line", None, f"--{key}", f"expected {what}, got ''"))
+        return override
+    value = table(root).get(key)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise InputError(Problem(FILE, _line(root / FILE, key), f"tool.journal.{key}",
+                                 f"expected {what}, got {value!r}"))
+    return value

@@ -16,6 +16,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from generator.backends.base import Resources
 from generator.code import CodeError, Function, closure, code_sha, find_function, runtime_stamp
 from generator.errors import InputError, Problem
 from generator.notebook import find_notebook, is_notebook, notebook_code
@@ -26,8 +27,11 @@ KEY_FORMAT = "journal-key-2"   # bump when what a key hashes changes
 LEGACY_FORMAT = "journal-key-1"  # results under it are re-keyed, not re-run (see upgrade.py)
 DEFAULT_TIMEOUT = 30 * 60.0    # seconds; long enough for a week's largest CPU run
 DEVICES = ("auto", "cpu", "cuda", "mps")
-EXPERIMENT_KEYS = {"run", "params", "quick", "timeout", "seed", "seeds", "device", "data", "publish"}
+EXPERIMENT_KEYS = {"run", "params", "quick", "timeout", "seed", "seeds", "device", "data", "publish",
+                   "resources"}
 MAX_SEEDS = 64
+RESOURCE_KEYS = ("cpus", "gpus", "memory")
+_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)\s*$", re.IGNORECASE)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m(?!s))?\s*"
                        r"(?:(\d+(?:\.\d+)?)s)?\s*$")
@@ -57,6 +61,8 @@ class Run:
     unfollowed: tuple[str, ...] = field(default=(), compare=False)  # dynamic imports not followed
     legacy: Any = field(default=None, hash=False, compare=False, repr=False)  # seed -> format-1 key
     pinned: bool = field(default=False, compare=False)  # its post says `freeze: true`
+    # what it asks of the machine (never part of the key: any backend makes the same result)
+    resources: Resources = field(default_factory=Resources, hash=False, compare=False)
 
     @property
     def short(self) -> str:
@@ -84,6 +90,50 @@ class Plan:
     def every_run(self) -> list[Run]:
         """Every post's every experiment and seed (a key may repeat across posts)."""
         return [r for runs in self.by_post.values() for run in runs.values() for r in self.replicas(run)]
+
+
+def parse_memory(value: Any) -> int:
+    """Bytes from 2_000_000_000, "4GB", "512 MiB", "1.5g"."""
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, (int, float)):
+        amount, unit = float(value), ""
+    elif isinstance(value, str) and _MEMORY.match(value):
+        number, unit = _MEMORY.match(value).groups()
+        amount = float(number)
+    else:
+        raise ValueError
+    scale = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}[unit[:1].lower()]
+    if unit[1:2].lower() != "i" and unit[:1]:
+        scale = {"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}[unit[:1].lower()]
+    size = int(amount * scale)
+    if not math.isfinite(amount) or size < 2**20:
+        raise ValueError
+    return size
+
+
+def parse_resources(spec: Any, bad) -> Resources:
+    if not isinstance(spec, dict):
+        bad((), "expected a mapping such as {cpus: 4, gpus: 1, memory: 16GB}")
+        return Resources()
+    values: dict[str, Any] = {}
+    for key, value in spec.items():
+        if key not in RESOURCE_KEYS:
+            bad((key,), f"unknown resource; use {', '.join(RESOURCE_KEYS)}")
+        elif key == "memory":
+            try:
+                values[key] = parse_memory(value)
+            except ValueError:
+                bad((key,), f"expected an amount such as 512MB, 4GB or 16GiB (at least 1MiB), "
+                            f"got {value!r}")
+        elif (isinstance(value, bool) or not isinstance(value, (int, float))
+              or not math.isfinite(value) or value < 0 or value > 4096
+              or (key == "cpus" and value == 0)):
+            what = "a positive number of cores" if key == "cpus" else "a number of GPUs (0, 0.5, 1, 2...)"
+            bad((key,), f"expected {what}, got {value!r}")
+        else:
+            values[key] = value
+    return Resources(**values)
 
 
 def parse_duration(value: Any) -> float:
@@ -333,6 +383,9 @@ def _plan_one(post: Post, name: Any, spec: Any, root: Path, quick: bool,
             timeout = parse_duration(spec["timeout"])
         except ValueError:
             bad(("timeout",), f"expected a duration such as 90s, 20m or 1h30m, got {spec['timeout']!r}")
+    resources = Resources()
+    if "resources" in spec:
+        resources = parse_resources(spec["resources"], lambda keys, msg: bad(("resources",) + keys, msg))
     device = spec.get("device", "auto")
     if device not in DEVICES:
         bad(("device",), f"expected one of {', '.join(DEVICES)}, got {device!r}")
@@ -416,7 +469,8 @@ def _plan_one(post: Post, name: Any, spec: Any, root: Path, quick: bool,
                key=make_key(inputs), inputs=inputs, declared=declared,
                pinned=post.meta.get("freeze") is True,
                unfollowed=closure(root, fn.module).unfollowed,
-               legacy=lambda s: make_key(legacy_inputs(root, fn, raw, s, device, data)))
+               legacy=lambda s: make_key(legacy_inputs(root, fn, raw, s, device, data)),
+               resources=resources)
 
 
 def _seeds(spec: dict, seed: Any, bad) -> tuple[int, ...]:

@@ -36,7 +36,7 @@ PACKAGE = Path(generator.__file__).resolve().parent
 STARTER = PACKAGE / "templates" / "starter"
 
 # Copied from the tool as they are (folders: every file below them).
-SHIPPED = ("docs/reference.md", "docs/progress.md", "docs/tags.md", "docs/blog/index.md", "docs/assets",
+SHIPPED = ("docs/reference.md", "docs/cluster.md", "docs/progress.md", "docs/tags.md", "docs/blog/index.md", "docs/assets",
            ".github/workflows/pages.yml", ".gitignore", "experiments/makemore/data.py")
 EXAMPLE = ("posts", "experiments", "results")
 TOOL_ONLY_PAGES = ("tutorial.md", "notebooks.md")   # tutorials of the tool's own site

@@ -26,8 +26,8 @@ import sys
 import tempfile
 import time
 import traceback
+import types
 from dataclasses import dataclass
-from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
@@ -277,14 +277,22 @@ def _child_main(job: Job, conn) -> None:
 class Child:
     """One job running in its own spawned worker process."""
 
-    def __init__(self, job: Job, ctx=None) -> None:
+    def __init__(self, job: Job, ctx=None, *, bare_main: bool = False) -> None:
+        """``bare_main``: do not re-import the caller's ``__main__`` in the worker (inside a
+        Ray worker that would be Ray's own worker script: slow and useless here)."""
         ctx = ctx or mp.get_context("spawn")
         recv, send = ctx.Pipe(duplex=False)
         job = Job(**{**job.__dict__, "scratch": tempfile.mkdtemp(prefix="journal-run-")})
         self.job = job
         self.proc = ctx.Process(target=_child_main, args=(job, send), daemon=True,
                                 name=f"journal-{job.name}")
-        self.proc.start()
+        main = sys.modules["__main__"]
+        if bare_main:
+            sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            self.proc.start()
+        finally:
+            sys.modules["__main__"] = main
         send.close()
         self.conn = recv
         self.message: tuple | None = None
@@ -340,17 +348,6 @@ class Child:
             return Outcome(error=f"the worker stopped before reporting a result: the disk holding "
                                  f"{self.job.staging} is full", crashed=True)
         return Outcome(error=describe_exit(code), crashed=True)
-
-    def wait(self, on_progress, timeout: float | None = None) -> Outcome | None:
-        """Run to the end (or ``timeout`` seconds), passing on progress; None if still running."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self.finished():
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                return None
-            wait(self.waitables(), timeout=0.25 if left is None else min(0.25, left))
-            self.drain(on_progress)
-        return self.outcome()
 
 
 def _disk_full(path: Path) -> bool:

@@ -95,7 +95,8 @@ class Journal:
         return pages[0].read_text(encoding="utf-8")
 
 
-HAND_WRITTEN = ("index.md", "about.md", "reference.md", "tutorial.md", "notebooks.md", "progress.md", "tags.md", "blog/index.md",
+HAND_WRITTEN = ("index.md", "about.md", "reference.md", "tutorial.md", "notebooks.md", "cluster.md", "progress.md",
+                "tags.md", "blog/index.md",
                 "assets/journal.css")
 SHIPPED_TREES = ("docs/assets", "overrides")   # the math renderer, the theme's share-card meta
 

@@ -2,8 +2,34 @@
 
 A backend schedules jobs (``generator.worker.Job``) and reports what happens to
 them; the build commits finished results to the store. ``local`` runs worker
-processes on this machine (the default). Another engine is one more module here
-implementing ``generator.backends.base.Backend``, and one more name in ``NAMES``.
+processes on this machine (the default); ``ray`` runs one Ray task per job on a
+Ray cluster. Another engine (Dask, SLURM) is one more module here implementing
+``generator.backends.base.Backend``, and one more name in ``NAMES`` and ``make``.
 """
 
-NAMES = ("local",)
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from generator.backends.base import Backend
+
+NAMES = ("local", "ray")
+INSTALL_RAY = "pip install 'journal[ray]'  (in a checkout of journal: pip install -e '.[ray]')"
+
+
+def ray_installed() -> bool:
+    try:
+        return importlib.util.find_spec("ray") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def make(name: str, *, root: Path, jobs: int, address: str | None = None) -> Backend:
+    if name == "ray":
+        from generator.backends.ray import RayBackend
+
+        return RayBackend(root, address=address)
+    from generator.backends.local import LocalBackend
+
+    return LocalBackend(jobs)

@@ -62,8 +62,8 @@ class Request:
 class Backend(Protocol):
     name: str
 
-    def check(self, requests: list[Request]) -> list[tuple[Request, str, str]]:
-        """Before anything runs: (request, resource key, why) for each that cannot run here."""
+    def check(self, asks: dict[str, Resources]) -> dict[str, tuple[str, str]]:
+        """Before anything runs: job id -> (resource key, why) for each job that cannot run here."""
 
     def submit(self, request: Request) -> None:
         """Queue a job; its staging folder (``job.staging``) exists and is empty."""

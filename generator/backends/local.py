@@ -12,7 +12,7 @@ import math
 import os
 from multiprocessing.connection import wait
 
-from generator.backends.base import Event, Finished, Progress, Request, Started
+from generator.backends.base import Event, Finished, Progress, Request, Resources, Started
 from generator.worker import Child, Job
 
 
@@ -54,15 +54,15 @@ class LocalBackend:
             self._gpus = local_gpus()
         return self._gpus
 
-    def check(self, requests: list[Request]) -> list[tuple[Request, str, str]]:
-        wanted = [r for r in requests if r.resources.gpus]
+    def check(self, asks: dict[str, Resources]) -> dict[str, tuple[str, str]]:
+        wanted = {job: res.gpus for job, res in asks.items() if res.gpus}
         if not wanted:
-            return []
+            return {}
         have = self._gpu_count()
-        return [(r, "gpus", f"asks for {r.resources.gpus:g} GPU{'s' * (r.resources.gpus != 1)}, "
-                            f"this machine has {have or 'none'}; run it where there is one "
-                            "(`journal build --backend ray --address ...`, see docs/cluster.md)")
-                for r in wanted if r.resources.gpus > have]
+        return {job: ("gpus", f"asks for {gpus:g} GPU{'s' * (gpus != 1)}, this machine has "
+                              f"{have or 'none'}; run it where there is one (`journal build "
+                              "--backend ray --address ...`, see the page on clusters)")
+                for job, gpus in wanted.items() if gpus > have}
 
     def submit(self, request: Request) -> None:
         self.queue.append(request)
