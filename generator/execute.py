@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from generator.backends.base import Backend, Finished, Progress, Request, Resources, Started
+from generator.backends.base import Backend, Finished, Progress, Request, Started
 from generator.backends.local import threads_per_worker  # noqa: F401 - part of this module's API
 from generator.plan import Run
 from generator.store import Result
@@ -66,7 +66,7 @@ def request(run: Run, root: Path, staging: Path) -> Request:
     job = Job(id=run.key, name=run.name, root=str(root), module=module, func=func,
               params=run.params, seed=run.seed, device=run.device, quick=run.quick,
               staging=str(staging), notebook=notebook)
-    return Request(job, getattr(run, "resources", None) or Resources(),
+    return Request(job, run.resources,
                    {"packages": run.inputs.get("packages", {})})
 
 
