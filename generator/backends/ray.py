@@ -89,7 +89,7 @@ def _task(job: Job, packages: dict[str, str]):
     staging = Path(tempfile.mkdtemp(prefix="journal-ray-"))
     try:
         # the shipped journal is the task's working directory
-        child = Child(replace(job, root=os.getcwd(), staging=str(staging)), bare_main=True)
+        child = Child(replace(job, root=os.getcwd(), staging=str(staging)))
         latest: list[tuple] = []
         while not child.finished():
             wait(child.waitables(), timeout=0.5)
