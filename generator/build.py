@@ -23,6 +23,7 @@ from generator.errors import (
     StaleResults,
 )
 from generator.execute import Executor, Outcome, Status
+from generator.lint import lint
 from generator.plan import Plan, Run, plan
 from generator.posts import Post, read_posts, select_posts
 from generator.progress import console, reporter
@@ -42,6 +43,7 @@ class Options:
     rerun_all: bool = False
     jobs: int = 0                # 0: one per core
     keep_going: bool = False
+    strict_prose: bool = False   # a hand-typed number that a result holds is an error
     wait: bool = True
     site: bool = True            # False: `journal run` (no rendering, no site)
     quiet: bool = False
@@ -165,6 +167,7 @@ def build(root: Path, opts: Options = Options()) -> Summary:
         if summary.failed and not opts.keep_going:
             raise RunFailed(failure_report(summary.failed, journal.root))
         if opts.site:
+            _lint(posts, the_plan, scanned, results, strict=opts.strict_prose or opts.frozen)
             ran = frozenset(o.run.key for o in outcomes if o.status is Status.RAN)
             pages = render(posts, the_plan, scanned, results, failures, journal.charts,
                            quick=opts.quick, ran=ran, site=journal.site, keep_going=opts.keep_going)
@@ -180,7 +183,11 @@ def build(root: Path, opts: Options = Options()) -> Summary:
             # under the lock: two builds (or serve's) never write docs/ and site/ at once
             summary.site = journal.site.build(journal.root, site_dir=opts.site_dir)
     if opts.site:
-        if claims:
+        if claims and opts.quick:
+            for c in claims:
+                console.print(f"[yellow]warning:[/] {c} (with --quick results)", markup=True,
+                              highlight=False)
+        elif claims:
             raise ClaimFailed(claims_report(claims) + "\nThe site was built; each page boxes its claims "
                                                       "that do not hold.")
     if summary.failed:
@@ -250,6 +257,16 @@ def choose_backend(root: Path, opts: Options) -> tuple[str, str | None]:
                          Problem(config.FILE, config.line(root, "backend"), "tool.journal.backend",
                                  message))
     return name, address
+
+
+def _lint(posts: list[Post], the_plan: Plan, scanned: dict, results: dict, *, strict: bool) -> None:
+    """Hand-typed numbers that a parameter or result holds: warnings, or errors when strict."""
+    problems = lint(posts, the_plan, scanned, results)
+    if strict and problems:
+        raise InputError(problems + [Problem("command line", None, None,
+                                             "--strict-prose and --frozen refuse hand-typed numbers")])
+    for p in problems:
+        console.print(f"[yellow]warning:[/] {p}", markup=True, highlight=False)
 
 
 def _execute(journal: Journal, runs: list[Run], opts: Options, posts: list[Post], backend_name: str,

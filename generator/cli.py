@@ -99,7 +99,9 @@ def _run_options(fn):
 @main.command()
 @_run_options
 @click.option("--frozen", is_flag=True, help="Run nothing: fail if any result is stale or "
-              "missing (what CI uses).")
+              "missing, or if prose types a number a result holds (what CI uses).")
+@click.option("--strict-prose", is_flag=True, help="A number typed in prose that a parameter or "
+              "metric holds is an error, not a warning.")
 @click.option("--site-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to write the site (default: site/).")
 @click.option("--engine", type=click.Choice(["material", "zensical"]), default=None,
@@ -107,7 +109,7 @@ def _run_options(fn):
 @click.pass_obj
 @_guard
 def build(obj: _Ctx, quick, rerun, rerun_all, jobs, keep_going, no_wait, quiet, backend, address,
-          frozen, site_dir, engine):
+          frozen, strict_prose, site_dir, engine):
     """Run stale experiments, render the posts and build the site."""
     from generator.build import Options
     from generator.build import build as do_build
@@ -115,6 +117,7 @@ def build(obj: _Ctx, quick, rerun, rerun_all, jobs, keep_going, no_wait, quiet, 
     t0 = time.perf_counter()
     s = do_build(obj.root, Options(quick=quick, frozen=frozen, rerun=tuple(rerun),
                                    rerun_all=rerun_all, jobs=jobs or 0, keep_going=keep_going,
+                                   strict_prose=strict_prose,
                                    wait=not no_wait, quiet=quiet, site_dir=site_dir,
                                    engine=engine, backend=backend, address=address))
     console.print(f"built {s.pages} post{'s' * (s.pages != 1)} into {_shown(s.site)} in "

@@ -11,7 +11,7 @@ import shlex
 from dataclasses import dataclass, field
 
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")  # at any indent: fences nest in lists and admonitions
-_REF = re.compile(r"(?<!\\)\{\{(.*?)\}\}")
+_REF = re.compile(r"(?<!\\)\{\{((?:\{\{.*?\}\}|.)*?)\}\}")  # a caption may hold {{ refs }}
 _OPEN = re.compile(r"(?<!\\)\{\{")
 _CONTAINER = re.compile(r"(?:[-*+]|\d{1,9}[.)])(?:\s|$)|(?:!!!|\?\?\?\+?)\s")  # list item, admonition
 MAX_WIDTH = 100      # a format's width and precision are bounded: {{ a.b:>3000000000 }} is refused
@@ -144,7 +144,14 @@ def parse(source: str, line: int, start: int = 0, end: int = 0, block: bool = Fa
             caption = quoted.group(1) if quoted.group(1) is not None else quoted.group(2)
             args = [a for a in args if a != caption]
     fields = kind.parse(source, args, caption, line)
-    return Ref(word, line, source, start, end, block=block, **fields)
+    ref = Ref(word, line, source, start, end, block=block, **fields)
+    if caption and _OPEN.search(caption):   # references inside a caption: metrics and params
+        inner = tuple(parse(m.group(1).strip(), line, m.start(), m.end()) for m in _REF.finditer(caption))
+        if any(r.kind not in ("metric", "param") for r in inner):
+            raise RefSyntaxError(line, "a caption may hold metrics and parameters, not "
+                                       f"'{next(r.source for r in inner if r.kind not in ('metric', 'param'))}'")
+        ref.options["inner"] = inner
+    return ref
 
 
 def check_format(fmt: str | None, line: int) -> None:

@@ -234,3 +234,67 @@ def test_a_per_seed_table_lists_every_seed_then_mean_and_sd(journal):
     assert f"| 4 | {stored[4]['nll']:.4f} | 4 |" in page
     assert f"| **mean** | {mean:.4f} | 3.5 |" in page
     assert f"| **sd** | {abs(stored[3]['nll'] - stored[4]['nll']) / math.sqrt(2):.4f} |" in page
+
+
+LINTED = """
+# Hand-typed
+
+Trained for 100 steps, or {{ sq.steps }} with a reference, at a rate of
+{{ param sq.lr }}. Code `100` and math $100$ are never read, nor a 100-step run.
+
+{{ figure pic.curve "A curve after 100 steps" }}
+"""
+
+
+def test_the_lint_flags_a_typed_number_that_a_parameter_or_metric_holds(journal):
+    journal.post("week-1", """
+        sq: {run: toy.steps, params: {steps: 100}}
+        pic: {run: toy.plot}
+    """, LINTED)
+    r = journal.cli("build", "--jobs", "1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    warnings = [line for line in r.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 2, r.stderr
+    assert "posts/week-1.md:11: '100' is typed by hand, but {{ param sq.steps }} holds it" in warnings[0]
+    assert "posts/week-1.md:14: '100' is typed by hand" in warnings[1]      # the caption
+    strict = journal.cli("build", "--jobs", "1", "--strict-prose")
+    assert strict.returncode == 2
+    assert "posts/week-1.md:11: '100' is typed by hand" in strict.stderr
+    frozen = journal.cli("build", "--frozen")
+    assert frozen.returncode == 2 and "posts/week-1.md:14:" in frozen.stderr
+
+
+def test_the_lint_reads_metrics_to_the_typed_precision_and_skips_one_digit_numbers(journal):
+    from generator.lint import lint
+    from generator.render import check
+
+    journal.post("week-1", "a: {run: seeded.noisy, seeds: 2}\n", "PLACEHOLDER\n")
+    journal.build()
+    stored = _seed_metrics(journal, "seeded.noisy")
+    mean = (stored[0]["nll"] + stored[1]["nll"]) / 2
+    body = f"Mean {mean:.2f}, again {mean:.3f}; one digit: 5 and 0.1; a seed 0.\n"
+    journal.post("week-1", "a: {run: seeded.noisy, seeds: 2}\n", body)
+    from generator.build import Journal
+
+    j = Journal(journal.root)
+    posts, plan = j.read()
+    results = {r.key: j.store.load(r) for r in plan.runs}
+    found = lint(posts, plan, check(posts, plan), results)
+    assert [p.message.split("'")[1] for p in found] == [f"{mean:.2f}", f"{mean:.3f}"]
+    assert all("{{ a.nll }}" in p.message for p in found)
+
+
+def test_captions_may_hold_references(journal):
+    journal.post("week-1", """
+        sq: {run: toy.steps, params: {steps: 120}}
+        pic: {run: toy.plot}
+    """, '{{ figure pic.curve "The curve after {{ param sq.steps }} steps ({{ pic.points }} points)" }}\n\n'
+         '{{ table sq : steps "Steps: {{ sq.steps }}" }}\n')
+    journal.build()
+    page = (journal.root / "docs/blog/posts/week-1.md").read_text()
+    assert "<figcaption>The curve after 120 steps (4 points)</figcaption>" in page
+    assert "_Steps: 120_" in page
+    journal.post("week-1", "pic: {run: toy.plot}\n", '{{ figure pic.curve "After {{ param pic.nope }}" }}\n')
+    with pytest.raises(InputError) as e:
+        journal.build()
+    assert "posts/week-1.md:7:" in str(e.value) and "has no parameter 'nope'" in str(e.value)
