@@ -57,6 +57,10 @@ class Zensical(Material):
     def site_path(self, root: Path) -> str:
         return urlsplit(str(_settings(root).get("site_url") or "/")).path or "/"
 
+    def check(self, root: Path) -> None:
+        self.require()  # Zensical reads mkdocs.yml its own way: mkdocs' validation does not apply
+        _settings(root)
+
     def require(self) -> None:
         try:
             import zensical  # noqa: F401
