@@ -18,8 +18,13 @@ def cached_chart(cache: Path, digest: str) -> tuple[Path, Path] | None:
     return (light, dark) if light.is_file() and dark.is_file() else None
 
 
-def _cached(cache: Path, digest: str, draw: Callable) -> tuple[Path, Path]:
-    """The light and dark PNGs of a chart, drawn by ``draw(ax)`` only if not cached."""
+def _cached(cache: Path, digest: str, draw: Callable, inputs: dict | None = None,
+            size: tuple[float, float] = (6.4, 3.6)) -> tuple[Path, Path]:
+    """The light and dark PNGs of a chart, drawn by ``draw(ax)`` only if not cached.
+
+    ``inputs`` (what the chart shows, without its data: labels, scales, limits) is kept
+    beside the images as ``<digest>.json``, so what a chart says can be checked without
+    reading pixels."""
     found = cached_chart(cache, digest)
     if found:
         return found
@@ -30,29 +35,99 @@ def _cached(cache: Path, digest: str, draw: Callable) -> tuple[Path, Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from generator.figures import save_light_dark
+    from generator.figures import save_light_dark, style
 
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    draw(ax)
-    ax.grid(True, alpha=0.4)
-    ax.legend(frameon=True, fontsize=8)
-    fig.tight_layout()
+    with style():
+        fig, ax = plt.subplots(figsize=size)
+        draw(ax)
+        ax.grid(True, alpha=0.4)
+        _legend(ax)
+        fig.tight_layout()
     tmp = cache / f".{digest}"  # drawn aside, then moved: a cache never holds half a chart
     save_light_dark(fig, tmp, digest)
     light.parent.mkdir(parents=True, exist_ok=True)
+    if inputs is not None:
+        import json
+
+        (cache / f"{digest}.json").write_text(json.dumps(inputs, indent=1, sort_keys=True) + "\n",
+                                              encoding="utf-8")
     (tmp / f"{digest}.dark.png").replace(dark)
     (tmp / f"{digest}.light.png").replace(light)
     tmp.rmdir()
     return light, dark
 
 
+def _legend(ax) -> None:
+    """A legend inside the axes while it is small; below them, in columns, once it would cover data."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return
+    if len(handles) <= 3 and max(len(label) for label in labels) <= 40:
+        ax.legend(frameon=True, loc="best")
+    else:
+        ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+                  ncol=2 if len(handles) > 2 else 1)
+
+
+def steps_formatter():
+    """Tick labels for step counts: 0, 500, 50k, 1.5M (not 125000 or 1e6)."""
+    from matplotlib.ticker import FuncFormatter
+
+    def fmt(v: float, _pos=None) -> str:
+        a = abs(v)
+        for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+            if a >= size:
+                return f"{v / size:g}{suffix}"
+        return f"{v:g}"
+
+    return FuncFormatter(fmt)
+
+
+def smoothed(points: list, window: int) -> list:
+    """The running mean of ``points`` over the last ``window`` of them (fewer at the start)."""
+    out, total, values = [], 0.0, [float(p[1]) for p in points]
+    for i, (p, v) in enumerate(zip(points, values)):
+        total += v
+        if i >= window:
+            total -= values[i - window]
+        out.append([p[0], total / min(i + 1, window)])
+    return out
+
+
+def spans_decades(lines: list) -> bool:
+    """Whether the values are all positive and the largest is more than ten times the smallest:
+    on a linear axis such a curve is a spike and a flat line."""
+    values = [float(p[1]) for _, points, *_ in lines for p in points]
+    finite = [v for v in values if v == v and abs(v) != float("inf")]
+    return bool(finite) and min(finite) > 0 and max(finite) / min(finite) > 10
+
+
 def draw_chart(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path, Path]:
     """Series against steps, with an optional horizontal baseline. A line may carry a band
-    ``[[step, low, high], ...]`` (the spread over seeds), drawn shaded in its colour."""
+    ``[[step, low, high], ...]`` (the spread over seeds), drawn shaded in its colour.
+
+    ``logy`` is used when asked for, or when the values span more than a decade (unless
+    ``linear``); ``smooth`` draws the running mean over that many points, with the raw
+    series faint behind it."""
+    logy = bool(spec.get("logy")) or (not spec.get("linear") and spans_decades(spec["lines"]))
+    inputs = {k: spec.get(k) for k in ("ylabel", "xlim", "ylim", "smooth", "logx")}
+    inputs.update(logy=logy, xlabel="step", labels=[line[0] for line in spec["lines"]],
+                  baseline=spec["baseline"][0] if spec.get("baseline") else None)
+
     def draw(ax) -> None:
+        window = spec.get("smooth")
         for label, points, *band in spec["lines"]:
-            (line,) = ax.plot([p[0] for p in points], [float(p[1]) for p in points], label=label,
-                              linewidth=1.4)
+            if spec.get("logx"):   # step 0 has no place on a log axis; keep it off the y range too
+                points = [p for p in points if p[0] > 0]
+                band = [[b for b in band[0] if b[0] > 0]] if band and band[0] else band
+            xs = [p[0] for p in points]
+            if window:
+                (raw,) = ax.plot(xs, [float(p[1]) for p in points], linewidth=0.8, alpha=0.25)
+                ax.plot(xs, [p[1] for p in smoothed(points, window)], label=label, linewidth=1.6,
+                        color=raw.get_color())
+                line = raw
+            else:
+                (line,) = ax.plot(xs, [float(p[1]) for p in points], label=label, linewidth=1.6)
             if band and band[0]:  # seeds: mean ± sd at each step
                 ax.fill_between([b[0] for b in band[0]], [b[1] for b in band[0]],
                                 [b[2] for b in band[0]], color=line.get_color(), alpha=0.2,
@@ -61,18 +136,25 @@ def draw_chart(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path, Pa
             label, value = spec["baseline"]
             ax.axhline(value, color="black", linestyle="--", linewidth=1.1,
                        label=f"{label} = {value:.4g}")
-        if spec.get("logy"):
+        if logy:
             from matplotlib.ticker import FuncFormatter
 
             ax.set_yscale("log")
-            plain = FuncFormatter(lambda v, _: f"{v:g}")  # 2, 3, 10 rather than 2×10⁰
-            ax.yaxis.set_major_formatter(plain)
-            ax.yaxis.set_minor_formatter(plain)
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 2, 10 rather than 2×10⁰
+            # minor ticks: label 2, 3 and 5 times a power of ten, not every one of 2…9
+            ax.yaxis.set_minor_formatter(FuncFormatter(
+                lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in "235" else ""))
         if spec.get("logx"):
             ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(steps_formatter())
+        if spec.get("xlim"):
+            ax.set_xlim(*spec["xlim"])
+        if spec.get("ylim"):
+            ax.set_ylim(*spec["ylim"])
         ax.set_xlabel("step")
+        ax.set_ylabel(spec.get("ylabel") or "value")
 
-    return _cached(cache, digest, draw)
+    return _cached(cache, digest, draw, inputs)
 
 
 def draw_progress(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path, Path]:

@@ -19,6 +19,17 @@ from matplotlib.colors import to_rgba  # noqa: E402
 from generator.handle import DARK, LIGHT  # noqa: E402
 
 DPI = 200  # 2x a 100-dpi screen: crisp on high-density displays
+WIDTH = 6.4  # inches: a figure or chart fills the post's text column at this width
+# One type scale for every chart and figure (points, at WIDTH): readable at the column's
+# width on a laptop and on a phone. An experiment can pass its own to ``run.figure``.
+TYPE_SCALE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "xtick.labelsize": 9,
+              "ytick.labelsize": 9, "legend.fontsize": 9, "figure.titlesize": 12,
+              "image.cmap": "viridis"}
+
+
+def style(**overrides):
+    """A context in which matplotlib draws with the journal's type scale (and ``overrides``)."""
+    return matplotlib.rc_context({**TYPE_SCALE, **overrides})
 
 
 def _is_dark_ink(color) -> bool:

@@ -28,7 +28,7 @@ LEGACY_FORMAT = "journal-key-1"  # results under it are re-keyed, not re-run (se
 DEFAULT_TIMEOUT = 30 * 60.0    # seconds; long enough for a week's largest CPU run
 DEVICES = ("auto", "cpu", "cuda", "mps")
 EXPERIMENT_KEYS = {"run", "params", "quick", "timeout", "seed", "seeds", "device", "data", "publish",
-                   "resources"}
+                   "resources", "label"}   # label: how tables, charts and headlines name it (not in its key)
 MAX_SEEDS = 64
 RESOURCE_KEYS = ("cpus", "gpus", "memory")
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)\s*$", re.IGNORECASE)
@@ -377,6 +377,8 @@ def _plan_one(post: Post, name: Any, spec: Any, root: Path, quick: bool,
     for key in spec:
         if key not in EXPERIMENT_KEYS:
             bad((key,), f"unknown key; an experiment takes {', '.join(sorted(EXPERIMENT_KEYS))}")
+    if "label" in spec and not (isinstance(spec["label"], str) and spec["label"].strip()):
+        bad(("label",), f"expected a short name in words, such as \"MLP, 3 characters\", got {spec['label']!r}")
     timeout = DEFAULT_TIMEOUT
     if "timeout" in spec:
         try:

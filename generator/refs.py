@@ -139,7 +139,8 @@ def parse(source: str, line: int, start: int = 0, end: int = 0, block: bool = Fa
         raise RefSyntaxError(line, f"cannot read '{{{{ {source} }}}}': {e}") from None
     caption = ""
     if kind.captioned:
-        quoted = re.search(r"\"([^\"]*)\"|'([^']*)'", source)
+        options = re.sub(r"\w=(?:\"[^\"]*\"|'[^']*')", lambda m: " " * len(m.group(0)), source)
+        quoted = re.search(r"\"([^\"]*)\"|'([^']*)'", options)   # an option's quoted value is no caption
         if quoted:
             caption = quoted.group(1) if quoted.group(1) is not None else quoted.group(2)
             args = [a for a in args if a != caption]

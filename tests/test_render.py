@@ -132,7 +132,7 @@ def test_unknown_result_names_are_errors_with_file_and_line(journal, body, messa
     ("{{ param sq.nope }}", "toy.square has no parameter 'nope'"),
     ("{{ figure }}", "expected {{ figure moons.boundary"),
     ("{{ table sq total }}", "expected {{ table exp1 exp2 : metric1"),
-    ("{{ chart sq.value colour=red }}", "expected baseline=exp.metric"),
+    ("{{ chart sq.value colour=red }}", "unknown option 'colour'"),
     ("{{ week-9/sq.total }}", "no post has the slug 'week-9'"),
     ("{{ sq.__class__ }}", "cannot read"),
     ("{{ sq.total.__globals__ }}", "reported no metric"),
@@ -193,3 +193,53 @@ def test_the_share_card_image_is_the_first_figure_or_the_one_named(journal):
     r = journal.cli("build")
     assert r.returncode == 2, r.stderr
     assert "posts/week-1.md:4: image:" in r.stderr and "did you mean 'curve'" in r.stderr
+
+
+def _chart_inputs(journal) -> list[dict]:
+    """What each chart of week-1 shows (its drawing inputs, kept beside its images)."""
+    import json
+
+    page = (journal.root / "docs/blog/posts/week-1.md").read_text()
+    digests = re.findall(r"assets/chart-([0-9a-f]{16})\.light\.png", page)
+    return [json.loads((journal.root / ".journal/charts" / f"{d}.json").read_text())
+            for d in dict.fromkeys(digests)]
+
+
+def test_charts_speak_in_labels_and_take_options(journal):
+    body = ('# One\n\n{{ chart sq.value big.value }}\n\n'
+            '{{ chart sq.value smooth=3 xlim=1: ylim=:20 linear ylabel="sum so far" "Caption" }}\n')
+    journal.post("week-1", 'sq: {run: toy.square, label: "four squares"}\nbig: {run: toy.square, '
+                 'params: {n: 40}}', body, extra="labels: {value: running value}\n")
+    journal.build()
+    both, one = _chart_inputs(journal)
+    assert both["labels"] == ["four squares", "big"]           # the experiments' label:, else the name
+    assert both["ylabel"] == "running value"                    # every chart has a y label
+    assert both["logy"] is False                                # from 0: not all positive
+    assert one["ylabel"] == "sum so far" and one["smooth"] == 3
+    assert one["xlim"] == [1.0, None] and one["ylim"] == [None, 20.0]
+    assert "<figcaption>Caption</figcaption>" in (journal.root / "docs/blog/posts/week-1.md").read_text()
+
+
+@pytest.mark.parametrize("option, message", [
+    ("smooth=0", "expected smooth=N"),
+    ("xlim=3:1", "LOW < HIGH"),
+    ("ylim=a:b", "expected ylim=LOW:HIGH"),
+    ("colour=red", "unknown option 'colour'"),
+    ("logy linear", "contradict"),
+])
+def test_bad_chart_options_are_named(option, message):
+    from generator.refs import RefSyntaxError, parse
+
+    with pytest.raises(RefSyntaxError, match=message):
+        parse(f"chart sq.value {option}", 3)
+
+
+def test_steps_read_as_50k_and_logy_when_values_span_decades():
+    from generator.charts import smoothed, spans_decades, steps_formatter
+
+    fmt = steps_formatter()
+    assert [fmt(v) for v in (0, 500, 50_000, 125_000, 1_500_000)] == ["0", "500", "50k", "125k", "1.5M"]
+    assert spans_decades([("a", [[0, 27.0], [1, 2.0]])])
+    assert not spans_decades([("a", [[0, 3.0], [1, 2.0]])])
+    assert not spans_decades([("a", [[0, 0.0], [1, 20.0]])])
+    assert smoothed([[0, 1], [1, 3], [2, 5]], 2) == [[0, 1.0], [1, 2.0], [2, 4.0]]

@@ -9,6 +9,37 @@ from generator.kinds import Kind, Need
 from generator.refs import DOTTED, RefSyntaxError
 from generator.stats import Spread
 
+OPTIONS = ("baseline=exp.metric", "ylabel=\"text\"", "xlim=LOW:HIGH", "ylim=LOW:HIGH", "smooth=N")
+
+
+def _option(key: str, value: str, arg: str, line: int):
+    """One ``key=value`` option of a chart, checked."""
+    if key == "baseline":
+        if not DOTTED.match(value):
+            raise RefSyntaxError(line, f"chart option '{arg}': expected baseline=exp.metric")
+        return DOTTED.match(value).groups()
+    if key == "ylabel":
+        if not value.strip():
+            raise RefSyntaxError(line, 'chart option ylabel: expected ylabel="dev NLL (nats)"')
+        return value
+    if key in ("xlim", "ylim"):
+        low, sep, high = value.partition(":")
+        try:
+            bounds = [float(b) if b.strip() else None for b in (low, high)]
+        except ValueError:
+            bounds = None
+        if not sep or bounds is None or bounds == [None, None] or \
+                (None not in bounds and bounds[0] >= bounds[1]):
+            raise RefSyntaxError(line, f"chart option '{arg}': expected {key}=LOW:HIGH with LOW < HIGH "
+                                       f"(either may be left out: {key}=0: or {key}=:2.5)")
+        return bounds
+    if key == "smooth":
+        if not value.isdigit() or not 2 <= int(value) <= 100_000:
+            raise RefSyntaxError(line, f"chart option '{arg}': expected smooth=N, a window of 2 to "
+                                       "100000 points (the raw series stays, faint, behind)")
+        return int(value)
+    raise RefSyntaxError(line, f"chart: unknown option '{key}' (options: {', '.join(OPTIONS)})")
+
 
 class Chart(Kind):
     word = "chart"
@@ -20,18 +51,18 @@ class Chart(Kind):
         for a in args:
             if "=" in a:
                 k, _, v = a.partition("=")
-                if k != "baseline" or not DOTTED.match(v):
-                    raise RefSyntaxError(line, f"chart option '{a}': expected baseline=exp.metric")
-                options[k] = DOTTED.match(v).groups()
-            elif a in ("logy", "logx"):
+                options[k] = _option(k, v, a, line)
+            elif a in ("logy", "logx", "linear"):
                 options[a] = True
             elif DOTTED.match(a):
                 series.append(DOTTED.match(a).groups())
             else:
-                raise RefSyntaxError(line, f"chart: cannot read '{a}' (expected exp.series, "
-                                           "baseline=exp.metric, logy or a \"caption\")")
+                raise RefSyntaxError(line, f"chart: cannot read '{a}' (expected exp.series, an option "
+                                           f"({', '.join(OPTIONS)}), logy, logx, linear or a \"caption\")")
         if not series:
             raise RefSyntaxError(line, "a chart needs at least one series, e.g. {{ chart mlp.train_loss }}")
+        if options.get("logy") and options.get("linear"):
+            raise RefSyntaxError(line, "chart: logy and linear contradict each other")
         return {"exps": tuple(e for e, _ in series), "names": tuple(n for _, n in series),
                 "caption": caption, "options": options}
 
@@ -51,8 +82,9 @@ class Chart(Kind):
             run, results = page.seeds(ref, exp)
             if results is None:
                 return page.missing(exp, True)
-            label = f"{exp}.{name}" + (f" (mean ± sd of {len(results)} seeds)" if len(results) > 1 else "")
-            lines.append((label, results, name))
+            lines.append((_series_label(page, ref, exp, name)
+                          + (f" (mean ± sd of {len(results)} seeds)" if len(results) > 1 else ""),
+                          results, name))
         baseline = None
         if "baseline" in ref.options:
             exp, name = ref.options["baseline"]
@@ -63,9 +95,13 @@ class Chart(Kind):
                 return page.bad(ref, f"baseline: {run.function} reported no metric '{name}'"
                                      f"{suggest(name, results[0].metrics)}")
             value = Spread(tuple(float(res.metrics[name]) for res in results)).mean
-            baseline = (f"{exp}.{name}", value)
+            baseline = (f"{page.exp_label(exp)}, {page.name_label(name, exp)}", value)
+        ylabel = ref.options.get("ylabel") or " / ".join(
+            dict.fromkeys(page.name_label(n, e) for e, n in zip(ref.exps, ref.names)))
         options = {"baseline": baseline, "logy": ref.options.get("logy", False),
-                   "logx": ref.options.get("logx", False)}
+                   "logx": ref.options.get("logx", False), "linear": ref.options.get("linear", False),
+                   "ylabel": ylabel, "xlim": ref.options.get("xlim"), "ylim": ref.options.get("ylim"),
+                   "smooth": ref.options.get("smooth")}
         # Results are content-addressed, so (keys, series name) names the data: the digest
         # needs no reading of series, and a chart drawn before proves its series exist.
         named = [(label, [res.key for res in results]) if len(results) > 1 else (label, results[0].key)
@@ -89,6 +125,16 @@ class Chart(Kind):
             paths = draw_chart({"lines": points, **options}, page.charts_dir, digest)
         page.files[f"{base}.light.png"], page.files[f"{base}.dark.png"] = paths
         return page.figure(base, ref.caption or ", ".join(n for n, _, _ in lines), ref.caption)
+
+
+def _series_label(page, ref, exp: str, name: str) -> str:
+    """A line's name in the legend: the experiment's label, the series' label, or both,
+    whichever tells the chart's lines apart."""
+    if len(set(ref.names)) == 1:
+        return page.exp_label(exp)
+    if len(set(ref.exps)) == 1:
+        return page.name_label(name, exp)
+    return f"{page.exp_label(exp)}, {page.name_label(name, exp)}"
 
 
 def mean_and_band(runs: list[list[list[float]]]) -> tuple[list, list]:
