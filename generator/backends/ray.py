@@ -162,7 +162,7 @@ class RayBackend:
         try:
             ray.init(address=self.address, runtime_env=env, log_to_driver=False,
                      logging_level=logging.ERROR, namespace="journal", include_dashboard=False)
-        except (ConnectionError, RuntimeError, ValueError) as e:
+        except (ConnectionError, RuntimeError, ValueError, ImportError) as e:
             where = self.address or "a new local Ray instance"
             raise ClusterError(f"could not connect to the Ray cluster at {where}: {e}\n"
                                "Is it running (`ray start --head` on the cluster's head node), and "
