@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from generator.errors import InputError, Problem, SiteError
+from generator.errors import InputError, SiteError
 from generator.progress import console
 from generator.site.base import settings as _settings
 from generator.site.material import Material
@@ -37,6 +37,8 @@ SUPPORTED_PLUGINS = frozenset({
     "mkdocs-autoapi", "mkdocs-video", "mkdocstrings", "offline", "privacy", "redirects", "rss",
     "search", "social", "table-reader", "tags",
 })
+WORK_DIR = ".journal/zensical-site"     # where builds for another folder are made, then copied
+WORK_CONFIG = ".journal-zensical.yml"  # its config (Zensical reads a config only in the project's folder)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _OUTPUT = threading.Lock()   # the build's output is caught at the file descriptors: one at a time
 
@@ -77,32 +79,36 @@ class Zensical(Material):
         settings = _settings(root)
         configured = (root / str(settings.get("site_dir") or "site")).resolve()
         target = configured if site_dir is None else Path(site_dir).resolve()
-        # Zensical writes only inside the project's folder: elsewhere, build inside it and move
-        inside = target.is_relative_to(root)
-        out = target if inside else root / ".journal" / "zensical-site"
-        config, temporary = root / "mkdocs.yml", None
-        if out != configured:
-            fd, name = tempfile.mkstemp(prefix=".journal-zensical-", suffix=".yml", dir=root)
-            temporary = Path(name)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                yaml.safe_dump({"INHERIT": "mkdocs.yml", "site_dir": out.relative_to(root).as_posix()}, f)
-            config = temporary
-        cwd = os.getcwd()
-        os.chdir(root)  # snippets resolve paths from the working directory
-        try:
-            _call(zensical.build, str(config), {"clean": False, "strict": strict})
-        finally:
-            os.chdir(cwd)
-            if temporary is not None:
-                temporary.unlink(missing_ok=True)
-            restore_signals()
-        if not inside:
+        if target == configured:
+            _build(zensical, root, root / "mkdocs.yml", strict)
+        else:
+            # Zensical writes only inside the project's folder, and rebuilds fastest into the
+            # folder (and from the config file) it built last time: other targets are built in
+            # one work folder, from one config, and copied (a fresh target is never half-written)
+            work = root / WORK_DIR
+            config = root / WORK_CONFIG
+            config.write_text(yaml.safe_dump({"INHERIT": "mkdocs.yml",
+                                              "site_dir": WORK_DIR}), encoding="utf-8")
+            try:
+                _build(zensical, root, config, strict)
+            finally:
+                config.unlink(missing_ok=True)
             if target.exists():
                 shutil.rmtree(target)
-            shutil.move(str(out), str(target))
+            shutil.copytree(work, target)
         for feature in missing_features(settings, target):
             console.print(f"[yellow]warning:[/] zensical: {feature}", markup=True, highlight=False)
         return target
+
+
+def _build(zensical, root: Path, config: Path, strict: bool) -> None:
+    cwd = os.getcwd()
+    os.chdir(root)  # snippets resolve paths from the working directory
+    try:
+        _call(zensical.build, str(config), {"clean": False, "strict": strict})
+    finally:
+        os.chdir(cwd)
+        restore_signals()
 
 
 def restore_signals() -> None:
