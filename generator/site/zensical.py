@@ -60,7 +60,10 @@ class Zensical(Material):
         return urlsplit(str(_settings(root).get("site_url") or "/")).path or "/"
 
     def check(self, root: Path) -> None:
-        self.require()  # Zensical reads mkdocs.yml its own way: mkdocs' validation does not apply
+        # Zensical validates its configuration only when it builds (its parser is not a public
+        # interface): check what can be checked, that it is installed and mkdocs.yml's YAML.
+        # mkdocs' own validation would refuse plugins that Zensical does not run
+        self.require()
         _settings(root)
 
     def require(self) -> None:
