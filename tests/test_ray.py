@@ -392,3 +392,22 @@ def test_an_unreachable_cluster_is_reported_before_anything_runs(journal):
     assert "could not reach the Ray cluster at 127.0.0.1:" in r.stderr and "ray start --head" in r.stderr
     assert "Traceback" not in r.stderr and not journal.calls()
     assert not (journal.root / "results" / "toy.square").exists()
+
+
+def test_a_notebook_experiment_runs_on_the_cluster_too(cluster, tmp_path):
+    pytest.importorskip("nbclient")
+    from conftest import Journal, make_journal
+    from test_notebooks import HELPER, POST_BODY, notebook
+
+    j = Journal(make_journal(tmp_path / "journal"), tmp_path / "calls.txt")
+    j.write("experiments/helper.py", HELPER)
+    j.write("notebooks/week.ipynb", notebook())
+    j.post("notebook", "nb:\n  run: notebooks/week.ipynb\n  params: {steps: 5, scale: 2}\n", POST_BODY)
+    summary = j.build(backend="ray", address=cluster[0])
+    assert summary.ran == 1 and not summary.failed
+    assert "The total was 20 after 5 steps." in j.html("notebook")
+    (folder,) = (j.root / "results" / "notebooks--week.ipynb").iterdir()
+    meta = json.loads((folder / "result.json").read_text())
+    assert meta["provenance"]["backend"] == "ray" and meta["figures"] == ["curve"]
+    assert (folder / "notebook.ipynb").is_file()
+    assert j.build().ran == 0  # made on the cluster, fresh here
