@@ -26,7 +26,7 @@ def noisy(run, *, base: float = 2.0, spread: float = 0.1):
     values = [base + spread * rng.uniform(-1, 1) for _ in range(4)]
     for i, v in enumerate(values):
         run.log(i, loss=v)
-    return {"nll": values[-1], "seed": run.seed}
+    return {"nll": values[-1], "seed": run.seed, "base": base}
 '''
 
 
@@ -49,7 +49,8 @@ def test_seeds_run_one_result_each_and_render_mean_and_sd(journal):
         one: {run: seeded.noisy, seed: 1}
         many: {run: seeded.noisy, seeds: 3}
     """, "Loss {{ many.nll }}, three decimals {{ many.nll:.3f }}, n={{ many.nll:n }}, "
-         "sd {{ many.nll:sd:.4f }}, min {{ many.nll:min:.3f }}, max {{ many.nll:max }}.\n\n"
+         "sd {{ many.nll:sd:.4f }}, min {{ many.nll:min:.3f }}, max {{ many.nll:max }}, "
+         "base {{ many.base }}.\n\n"
          "{{ table one many : nll:.3f }}\n")
     journal.build()
     # seed 1 is shared with `one`: three distinct results, three calls, not four
@@ -67,6 +68,7 @@ def test_seeds_run_one_result_each_and_render_mean_and_sd(journal):
     assert 'title="mean ± sd over 3 seeds' in page
     assert f"| one | {stored[1]['nll']:.3f} |" in page
     assert "many · seed 2 (3 of 3)" in page            # the provenance box lists every seed
+    assert "base 2." in page                         # a value the same in every seed reads plain
     # a second build runs nothing
     journal.build()
     assert journal.calls().count("noisy") == 3

@@ -76,6 +76,8 @@ def split_stat(text: str | None) -> tuple[str | None, str | None]:
 
 def spread_html(spread: Spread, spec: str | None, seeds: tuple[int, ...]) -> str:
     """mean ± sd, with n and each seed's value in a hover title."""
+    if len(set(spread.values)) == 1:   # the same in every seed (a parameter count): no ± 0
+        return escape.inline(fmt_number(spread.values[0], spec))
     each = ", ".join(f"{s}: {fmt_number(v)}" for s, v in zip(seeds, spread.values))
     title = f"mean ± sd over {spread.n} seeds ({each})"
     return (f'<span class="journal-seeds" title="{escape.inline(title)}">'
