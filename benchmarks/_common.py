@@ -100,6 +100,8 @@ def site_files(dest: Path) -> None:
         return {n for n in names if Path(folder, n) in skip}
 
     shutil.copytree(REPO / "docs", dest / "docs", ignore=ignore, dirs_exist_ok=True)
+    if (REPO / "overrides").is_dir():   # the theme's template overrides (mkdocs.yml's custom_dir)
+        shutil.copytree(REPO / "overrides", dest / "overrides", dirs_exist_ok=True)
 
 
 def new_journal(dest: Path, modules: dict[str, str]) -> Path:

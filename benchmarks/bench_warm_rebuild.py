@@ -46,7 +46,8 @@ def shipped_journal() -> Path | None:
         print(f"shipped journal: `journal status` fails ({str(e).splitlines()[0]}); "
               "using a generated journal")
         return None
-    stale = [f"{x.run.label}: {x.state.value}" for x in lines if x.state.value != "fresh"]
+    stale = [f"{x.run.label}: {x.state.value}" for x in lines
+             if x.state.value not in ("fresh", "frozen")]   # frozen: pinned, and used as is
     if not lines or stale:
         print(f"shipped journal: {len(stale)} of {len(lines)} results not fresh "
               f"({', '.join(stale[:3])}{' ...' if len(stale) > 3 else ''}); using a generated journal")
