@@ -24,7 +24,8 @@ from generator.errors import (
 )
 from generator.execute import Executor, Outcome, Status
 from generator.lint import lint
-from generator.plan import Plan, Run, plan
+from generator.lock import LOCK_FILE
+from generator.plan import Plan, Run, environment_problems, plan
 from generator.posts import Post, read_posts, select_posts
 from generator.progress import console, reporter
 from generator.render import check, claims_report, notebook_pages, progress, render, weeks, write
@@ -51,6 +52,7 @@ class Options:
     engine: str | None = None    # the site engine (default: material)
     backend: str | None = None   # where experiments run (default: [tool.journal] backend, else local)
     address: str | None = None   # the Ray cluster (default: [tool.journal] address)
+    posts: tuple[str, ...] = ()  # run only these posts' stale experiments (path, file name or slug)
 
 
 @dataclass
@@ -87,11 +89,69 @@ def _selected(run: Run, names: tuple[str, ...], slugs: dict[str, str]) -> bool:
     return run.name in names or qualified in names or run.function in names
 
 
+def _check_names(names: tuple[str, ...], the_plan: Plan, slugs: dict[str, str], option: str) -> None:
+    """Each name must name an experiment: ``name`` (used by one post only), ``slug/name`` or a
+    function (``makemore.mlp``: every experiment that runs it)."""
+    firsts = [r for runs in the_plan.by_post.values() for r in runs.values()]
+    problems = []
+    for n in names:
+        posts = sorted({slugs[r.post] for r in firsts if r.name == n})
+        if len(posts) > 1:
+            problems.append(Problem("command line", None, option,
+                                    f"'{n}' is an experiment of {len(posts)} posts; name one: "
+                                    + ", ".join(f"{p}/{n}" for p in posts)))
+        elif not any(_selected(r, (n,), slugs) for r in firsts):
+            known = sorted({f"{slugs[r.post]}/{r.name}" for r in firsts})
+            problems.append(Problem("command line", None, option,
+                                    f"no experiment named {n} (known: {', '.join(known) or 'none'})"))
+    if problems:
+        raise InputError(problems)
+
+
+def split_targets(root: Path, targets: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """`journal run` arguments: those that name a post, and the rest (experiment names)."""
+    if not targets:
+        return (), ()
+    posts = read_posts(root.resolve())
+    named, rest = [], []
+    for t in targets:
+        try:
+            select_posts(posts, (t,), root.resolve())
+            named.append(t)
+        except InputError:
+            rest.append(t)
+    return tuple(named), tuple(rest)
+
+
+def _substitute(the_plan: Plan, swap) -> Plan:
+    """The plan with every run (and seed) replaced by ``swap(run)``."""
+    by_post = {post: {name: swap(run) for name, run in runs.items()}
+               for post, runs in the_plan.by_post.items()}
+    seeded = {k: tuple(swap(r) for r in runs) for k, runs in the_plan.seeded.items()}
+    distinct: dict[str, Run] = {}
+    for run in Plan(by_post, (), seeded).every_run():
+        distinct.setdefault(run.key, run)
+    return Plan(by_post, tuple(distinct.values()), seeded)
+
+
+def _quick_versions(full: Plan, quick: Plan, keys: set[str]) -> dict[str, Run]:
+    """Full key -> the quick run of the same experiment and seed, for the keys that would run."""
+    out: dict[str, Run] = {}
+    for post, runs in full.by_post.items():
+        for name, run in runs.items():
+            mine, theirs = full.replicas(run), quick.replicas(quick.by_post[post][name])
+            for f, q in zip(mine, theirs):
+                if f.key in keys:
+                    out.setdefault(f.key, q)
+    return out
+
+
 def build(root: Path, opts: Options = Options()) -> Summary:
-    """Run what is stale, render every post, build the site."""
-    if opts.frozen and (opts.quick or opts.rerun or opts.rerun_all):
+    """Run what is stale (of the posts named, if any), render every post, build the site."""
+    if opts.frozen and (opts.quick or opts.rerun or opts.rerun_all or opts.posts):
         raise InputError(Problem("command line", None, "--frozen",
-                                 "runs nothing, so it cannot be combined with --quick or --rerun"))
+                                 "runs nothing, so it cannot be combined with --quick, --rerun "
+                                 "or posts to build"))
     if opts.frozen and opts.site:   # a frozen build is the one that gets published
         from generator.site.base import placeholder_urls
 
@@ -103,22 +163,18 @@ def build(root: Path, opts: Options = Options()) -> Summary:
     if opts.site:
         journal.site.require()   # a missing engine is said before anything runs
     backend_name, address = choose_backend(journal.root, opts)
-    posts, the_plan = journal.read(opts.quick)
+    posts, the_plan = journal.read()
     scanned = check(posts, the_plan)
     if opts.site:
         journal.site.check(journal.root)  # a wrong mkdocs.yml is found before anything runs
     slugs = {p.rel: p.slug for p in posts}
-    if opts.rerun:
-        known = {n for r in the_plan.runs for n in (r.name, f"{slugs[r.post]}/{r.name}", r.function)}
-        unknown = [n for n in opts.rerun if n not in known]
-        if unknown:
-            raise InputError(Problem("command line", None, "--rerun",
-                                     f"no experiment named {', '.join(unknown)} "
-                                     f"(known: {', '.join(sorted(r.name for r in the_plan.runs))})"))
+    _check_names(opts.rerun, the_plan, slugs, "--rerun")
+    scope = {p.rel for p in select_posts(posts, opts.posts, journal.root)} if opts.posts else None
+    quick_plan = plan(posts, journal.root, quick=True) if opts.quick else None
     summary = Summary()
-    claims: list[Problem] = []   # checked claims that do not hold (kept going past)
     results, failures = {}, {}
     outcomes: list[Outcome] = []
+    claims: list[Problem] = []   # checked claims that do not hold (kept going past)
     with journal.store.lock(wait=opts.wait, on_wait=lambda who: console.print(
             f"waiting for the results store, in use by {who} ...")):
         journal.store.clean_staging()
@@ -129,7 +185,11 @@ def build(root: Path, opts: Options = Options()) -> Summary:
         todo: list[Run] = []
         stale: list[str] = []
         corrupt: list[str] = []
+        skipped: list[str] = []
         the_plan = _pin(journal, the_plan, opts, slugs)
+        posts_of: dict[str, set[str]] = {}
+        for r in the_plan.every_run():
+            posts_of.setdefault(r.key, set()).add(r.post)
         for run in the_plan.runs:
             store = journal.store_for(run)
             forced = opts.rerun_all or _selected(run, opts.rerun, slugs)
@@ -139,18 +199,46 @@ def build(root: Path, opts: Options = Options()) -> Summary:
                 summary.cached += 1
             elif opts.frozen:
                 stale.append(f"{run.label} ({run.function}): {state.value}: {'; '.join(reasons)}")
+            elif scope is not None and not forced and not posts_of[run.key] & scope:
+                skipped.append(f"{run.label} ({state.value})")
+                failures[run.key] = (f"{state.value}, and not run: its post was not among those "
+                                     "built (`journal build` runs it)")
             elif state is State.CORRUPT and not forced:
                 corrupt.append(f"{run.label}: stored result {result.path.relative_to(journal.root)} "
                                f"is corrupt ({'; '.join(reasons)}); run `journal build --rerun "
                                f"{run.name}` to replace it")
             else:
                 todo.append(run)
+        if quick_plan is not None and todo:
+            # --quick previews only what would run; a fresh full result is always used
+            swap = _quick_versions(the_plan, quick_plan, {r.key for r in todo})
+            the_plan = _substitute(the_plan, lambda r: swap.get(r.key, r))
+            previews = []
+            for run in todo:
+                q = swap.get(run.key, run)
+                state, _, result = journal.quick_store.state(q, check_files=True)
+                if q.quick and state is State.FRESH and not (opts.rerun_all or _selected(run, opts.rerun, slugs)):
+                    results[q.key] = result
+                    summary.cached += 1
+                else:
+                    previews.append(q)
+            todo = previews
+        if skipped:
+            console.print(f"not run (their posts were not named): {', '.join(skipped)}",
+                          highlight=False)
         if stale:
             raise StaleResults("--frozen: these results would have to run:\n  " + "\n  ".join(stale)
                                + "\nRun `journal build` where experiments can run, commit results/, "
                                  "and build again.")
         if corrupt:
             raise RunFailed("\n".join(corrupt))
+        env = environment_problems(journal.root, todo) if todo else []
+        if env:
+            raise InputError(Problem(LOCK_FILE, None, None,
+                                     "the installed packages are not the locked ones, so nothing ran:\n  "
+                                     + "\n  ".join(env) + f"\nInstall the locked ones (pip install -r "
+                                     f"{LOCK_FILE}) or run `journal lock` to lock what is installed "
+                                     "(the experiments that use a changed package then re-run)."))
         if todo:
             outcomes = _execute(journal, todo, opts, posts, backend_name, address)
             for o in outcomes:
@@ -206,13 +294,7 @@ def _pin(journal: Journal, the_plan: Plan, opts: Options, slugs: dict[str, str])
                 return replace(run, key=result.key)
         return run
 
-    by_post = {post: {name: pinned(run) for name, run in runs.items()}
-               for post, runs in the_plan.by_post.items()}
-    seeded = {k: tuple(pinned(r) for r in runs) for k, runs in the_plan.seeded.items()}
-    distinct: dict[str, Run] = {}
-    for run in Plan(by_post, (), seeded).every_run():
-        distinct.setdefault(run.key, run)
-    return Plan(by_post, tuple(distinct.values()), seeded)
+    return _substitute(the_plan, pinned)
 
 
 def upgrade(journal: Journal, the_plan: Plan) -> list[Run]:

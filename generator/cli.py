@@ -106,11 +106,16 @@ def _run_options(fn):
               help="Where to write the site (default: site/).")
 @click.option("--engine", type=click.Choice(["material", "zensical"]), default=None,
               help="The site engine (default: [tool.journal] engine in pyproject.toml, else material).")
+@click.argument("posts", nargs=-1, metavar="[POST]...")
 @click.pass_obj
 @_guard
 def build(obj: _Ctx, quick, rerun, rerun_all, jobs, keep_going, no_wait, quiet, backend, address,
-          frozen, strict_prose, site_dir, engine):
-    """Run stale experiments, render the posts and build the site."""
+          frozen, strict_prose, site_dir, engine, posts):
+    """Run stale experiments, render the posts and build the site.
+
+    POSTs (a path, file name or slug) limit what runs to those posts' stale experiments;
+    every page is still built, from what is stored (a stale experiment of another post
+    shows a warning box on its page)."""
     from generator.build import Options
     from generator.build import build as do_build
 
@@ -119,7 +124,8 @@ def build(obj: _Ctx, quick, rerun, rerun_all, jobs, keep_going, no_wait, quiet, 
                                    rerun_all=rerun_all, jobs=jobs or 0, keep_going=keep_going,
                                    strict_prose=strict_prose,
                                    wait=not no_wait, quiet=quiet, site_dir=site_dir,
-                                   engine=engine, backend=backend, address=address))
+                                   engine=engine, backend=backend, address=address,
+                                   posts=tuple(posts)))
     console.print(f"built {s.pages} post{'s' * (s.pages != 1)} into {_shown(s.site)} in "
                   f"{time.perf_counter() - t0:.1f}s: {s.ran} experiment{'s' * (s.ran != 1)} ran, "
                   f"{s.cached} from the cache")
@@ -127,18 +133,21 @@ def build(obj: _Ctx, quick, rerun, rerun_all, jobs, keep_going, no_wait, quiet, 
 
 @main.command("run")
 @_run_options
-@click.argument("names", nargs=-1)
+@click.argument("names", nargs=-1, metavar="[POST|NAME]...")
 @click.pass_obj
 @_guard
 def run_cmd(obj: _Ctx, names, quick, rerun, rerun_all, jobs, keep_going, no_wait, quiet, backend,
             address):
     """Run stale experiments without building the site.
 
-    NAMES (experiment names) force those experiments to run again."""
-    from generator.build import Options
+    A POST (a path, file name or slug) limits the run to that post's stale experiments.
+    A NAME (an experiment: `name` when one post uses it, else `slug/name`; or a function,
+    `makemore.mlp`) runs again even if fresh."""
+    from generator.build import Options, split_targets
     from generator.build import build as do_build
 
-    s = do_build(obj.root, Options(quick=quick, rerun=tuple(rerun) + tuple(names),
+    posts, names = split_targets(obj.root, tuple(names))
+    s = do_build(obj.root, Options(quick=quick, rerun=tuple(rerun) + names, posts=posts,
                                    rerun_all=rerun_all, jobs=jobs or 0, keep_going=keep_going,
                                    wait=not no_wait, quiet=quiet, site=False, backend=backend,
                                    address=address))
@@ -215,6 +224,34 @@ def freeze(obj: _Ctx, posts):
 def unfreeze(obj: _Ctx, posts):
     """Unpin POSTs: remove `freeze: true` from their front matter, so what changed runs again."""
     _pin_posts(obj.root, posts, False)
+
+
+@main.command()
+@click.pass_obj
+@_guard
+def lock(obj: _Ctx):
+    """Write experiments.lock: the installed version of every package the experiments import.
+
+    Keys read package versions from the lock, so a frozen build (publishing) needs none of
+    them installed; a build that runs experiments checks the installed ones against it."""
+    from importlib import metadata
+
+    from generator.lock import third_party, write_lock
+    from generator.plan import installed_dists
+
+    versions, missing = {}, []
+    for top in sorted(third_party(obj.root.resolve())):
+        dists = installed_dists(top)
+        if not dists:
+            missing.append(top)
+        for d in dists:
+            versions[d] = metadata.version(d).split("+")[0]
+    path = write_lock(obj.root.resolve(), versions)
+    for d, v in sorted(versions.items()):
+        out.print(f"{d}=={v}", markup=False)
+    if missing:
+        console.print(f"not installed, so not locked: {', '.join(missing)}", highlight=False)
+    console.print(f"wrote {_relative(path)}")
 
 
 @main.command()

@@ -15,7 +15,7 @@ import platform
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 
@@ -66,7 +66,10 @@ def request(run: Run, root: Path, staging: Path) -> Request:
     job = Job(id=run.key, name=run.name, root=str(root), module=module, func=func,
               params=run.params, seed=run.seed, device=run.device, quick=run.quick,
               staging=str(staging), notebook=notebook)
-    return Request(job, run.resources,
+    resources = run.resources
+    if resources.cpus is None:  # `threads:` (default 1): the cores it counts against the budget
+        resources = replace(resources, cpus=run.threads)
+    return Request(job, resources,
                    {"packages": run.inputs.get("packages", {})})
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from generator.backends.base import Resources
 from generator.code import CodeError, Function, closure, code_sha, find_function, runtime_stamp
 from generator.errors import InputError, Problem
+from generator.lock import LOCK_FILE, locked_version, read_lock
 from generator.notebook import find_notebook, is_notebook, notebook_code
 from generator.params import RULES
 from generator.posts import Post
@@ -28,7 +29,8 @@ LEGACY_FORMAT = "journal-key-1"  # results under it are re-keyed, not re-run (se
 DEFAULT_TIMEOUT = 30 * 60.0    # seconds; long enough for a week's largest CPU run
 DEVICES = ("auto", "cpu", "cuda", "mps")
 EXPERIMENT_KEYS = {"run", "params", "quick", "timeout", "seed", "seeds", "device", "data", "publish",
-                   "resources", "label"}   # label: how tables, charts and headlines name it (not in its key)
+                   "resources", "label", "threads"}   # label: how tables, charts and headlines name it
+MAX_THREADS = 256
 MAX_SEEDS = 64
 RESOURCE_KEYS = ("cpus", "gpus", "memory")
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)\s*$", re.IGNORECASE)
@@ -63,6 +65,7 @@ class Run:
     pinned: bool = field(default=False, compare=False)  # its post says `freeze: true`
     # what it asks of the machine (never part of the key: any backend makes the same result)
     resources: Resources = field(default_factory=Resources, hash=False, compare=False)
+    threads: int = field(default=1, compare=False)  # torch/BLAS threads it runs with (not keyed)
 
     @property
     def short(self) -> str:
@@ -247,8 +250,8 @@ def file_sha(path: Path) -> str:
 
 
 @cache
-def package_version(top: str) -> str:
-    """The installed version of the distribution that provides module ``top``."""
+def installed_dists(top: str) -> tuple[str, ...]:
+    """The installed distributions that provide module ``top`` (none: not installed)."""
     from importlib import metadata
 
     try:  # the common case, a distribution named like its module: no scan of site-packages
@@ -257,14 +260,45 @@ def package_version(top: str) -> str:
             else _distributions().get(top)
     except metadata.PackageNotFoundError:
         dists = _distributions().get(top)
+    return tuple(sorted(set(dists or ())))
+
+
+@cache
+def package_version(top: str) -> str:
+    """The installed version of the distribution that provides module ``top``."""
+    from importlib import metadata
+
+    dists = installed_dists(top)
     if not dists:
         return "unknown"
     try:
         # the local label (torch's "+cpu", "+cu128") names a build, not a release: a CPU
         # and a CUDA install of one version share keys; the device is recorded per result
-        return "+".join(f"{d}=={metadata.version(d).split('+')[0]}" for d in sorted(set(dists)))
+        return "+".join(f"{d}=={metadata.version(d).split('+')[0]}" for d in dists)
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+def key_version(root: Path, top: str) -> str:
+    """The version a key records for module ``top``: the lock's (experiments.lock) when it
+    names the package, so that nothing needs to be installed to compute it; else the
+    installed one."""
+    return locked_version(root, top, list(installed_dists(top))) or package_version(top)
+
+
+def environment_problems(root: Path, runs) -> list[str]:
+    """Packages the runs import whose installed version is not the locked one."""
+    out = {}
+    for run in runs:
+        for top, locked in run.inputs.get("packages", {}).items():
+            if read_lock(root) is None or locked_version(root, top, list(installed_dists(top))) is None:
+                continue
+            have = package_version(top)
+            if have != locked:
+                out[top] = (f"{LOCK_FILE} pins {locked} but "
+                            + (f"{top} is not installed" if have == "unknown" else f"{have} is installed")
+                            + f" (needed by {run.label})")
+    return list(out.values())
 
 
 @lru_cache(maxsize=1)
@@ -292,7 +326,7 @@ def key_inputs(root: Path, fn: Function, params: dict, seed: int, device: str,
         "function": function,
         "code": code,
         "runtime": runtime_stamp(),
-        "packages": {p: package_version(p) for p in packages},
+        "packages": {p: key_version(root, p) for p in packages},
         "params": params,
         "seed": seed,
         "device": device,
@@ -309,7 +343,7 @@ def legacy_inputs(root: Path, fn: Function, params: dict, seed: int, device: str
         "format": LEGACY_FORMAT,
         "function": function,
         "code": code,
-        "packages": {p: package_version(p) for p in packages},
+        "packages": {p: key_version(root, p) for p in packages},
         "params": params,
         "seed": seed,
         "device": device,
@@ -388,6 +422,10 @@ def _plan_one(post: Post, name: Any, spec: Any, root: Path, quick: bool,
     resources = Resources()
     if "resources" in spec:
         resources = parse_resources(spec["resources"], lambda keys, msg: bad(("resources",) + keys, msg))
+    threads = spec.get("threads", 1)
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS:
+        bad(("threads",), f"expected a whole number of threads from 1 to {MAX_THREADS}, got {threads!r}")
+        threads = 1
     device = spec.get("device", "auto")
     if device not in DEVICES:
         bad(("device",), f"expected one of {', '.join(DEVICES)}, got {device!r}")
@@ -469,7 +507,7 @@ def _plan_one(post: Post, name: Any, spec: Any, root: Path, quick: bool,
                seed=seed, seeds=seeds, device=device, timeout=timeout,
                quick=quick and bool(quick_params), publish=publish,
                key=make_key(inputs), inputs=inputs, declared=declared,
-               pinned=post.meta.get("freeze") is True,
+               pinned=post.meta.get("freeze") is True, threads=threads,
                unfollowed=closure(root, fn.module).unfollowed,
                legacy=lambda s: make_key(legacy_inputs(root, fn, raw, s, device, data)),
                resources=resources)

@@ -310,7 +310,10 @@ def render(posts: list[Post], plan: Plan, scanned: dict, results: dict[str, Resu
     slugs = {p.slug: p for p in posts}
     pages, problems, claims = [], [], []
     for post in posts:
-        r = _Renderer(post, plan, slugs, results, failures, charts_dir, quick, ran, site)
+        # a page is a quick preview only when one of its own experiments ran quick
+        preview = quick and any(run.quick for first in plan.by_post.get(post.rel, {}).values()
+                                for run in plan.replicas(first))
+        r = _Renderer(post, plan, slugs, results, failures, charts_dir, preview, ran, site)
         out_lines = []
         has_provenance = False
         for raw, refs in zip(post.body.split("\n"), scanned[post.rel]):
@@ -331,7 +334,7 @@ def render(posts: list[Post], plan: Plan, scanned: dict, results: dict[str, Resu
         if not has_provenance:
             out_lines += ["", r.provenance()]
         out_lines += _notebook_links(post, plan, results, r.site)
-        pages.append(Page(f"{post.slug}.md", _page_text(post, r, "\n".join(out_lines), quick), r.files,
+        pages.append(Page(f"{post.slug}.md", _page_text(post, r, "\n".join(out_lines), preview), r.files,
                           tuple(r.failed_claims)))
         problems += r.problems + _check_headline(post, r)   # after the page: card_image may add some
     if problems:

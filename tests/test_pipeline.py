@@ -79,7 +79,14 @@ def test_quick_results_never_replace_full_ones(journal):
     full = json.loads(next((journal.root / "results").rglob("metrics.json")).read_text())
     assert full["total"] == 55
 
-    journal.build(quick=True)
+    # a fresh full result is always used: --quick previews only what would run
+    assert journal.build(quick=True).ran == 0
+    html = journal.html("week-1")
+    assert "Quick preview" not in html and "Total 55." in html
+
+    post = journal.root / "posts" / "week-1.md"
+    post.write_text(post.read_text().replace("n: 6", "n: 7"))
+    assert journal.build(quick=True).ran == 1
     html = journal.html("week-1")
     assert "Quick preview" in html and "Total 1." in html
     assert json.loads(next((journal.root / "results").rglob("metrics.json")).read_text()) == full
@@ -87,7 +94,7 @@ def test_quick_results_never_replace_full_ones(journal):
 
     journal.build()
     html = journal.html("week-1")
-    assert "Quick preview" not in html and "Total 55." in html
+    assert "Quick preview" not in html and "Total 91." in html
 
 
 def test_frozen_fails_on_stale_and_passes_when_fresh(journal):

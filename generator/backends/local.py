@@ -9,19 +9,11 @@ have is refused before anything runs.
 from __future__ import annotations
 
 import math
-import os
 from multiprocessing.connection import wait
 
 from generator.backends.base import Event, Finished, Progress, Request, Resources, Started
+from generator.cores import usable_cores
 from generator.worker import Child, Job
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity), else the machine's."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def threads_per_worker(jobs: int, runs: int, cores: int | None = None) -> int:
