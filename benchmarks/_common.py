@@ -195,9 +195,10 @@ def cli(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     return proc
 
 
-def mkdocs_cli(root: Path) -> subprocess.CompletedProcess:
-    """``mkdocs build -q`` in the journal's folder, in a fresh interpreter."""
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q"], cwd=root,
+def mkdocs_cli(root: Path, site_dir: str | None = None) -> subprocess.CompletedProcess:
+    """``mkdocs build -q [-d SITE_DIR]`` in the journal's folder, in a fresh interpreter."""
+    extra = ["-d", site_dir] if site_dir else []
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", *extra], cwd=root,
                           capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"mkdocs build failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")

@@ -8,11 +8,12 @@ experiments (as in bench_many_posts.py; --dir keeps and reuses it).
 
 Warm rebuilds, in interleaved rounds in this process (generator's memo caches cleared before each
 journal build, as in a fresh process):
-  journal+material   generator.build.build(root, Options(engine="material"))  -> site/
-  mkdocs alone       generator.site.build_site(root): mkdocs' build API       -> site/
-  journal+zensical   generator.build.build(root, Options(engine="zensical"))  -> site-z/
-  zensical alone     zensical.build(a config inheriting mkdocs.yml), its public
-                     function, as the journal calls it                        -> site-z/
+  journal+material   generator.build.build(root, Options(engine="material"))  -> site-m/
+  mkdocs alone       generator.site.build_site(root): mkdocs' build API       -> site-m/
+  journal+zensical   generator.build.build(root, Options(engine="zensical"))  -> site/
+  zensical alone     zensical.build("mkdocs.yml"), its public function, as the
+                     journal calls it                                         -> site/
+(Zensical writes only where mkdocs.yml says, or through a copy; mkdocs takes any folder.)
 With --cli the same four as fresh interpreters: `journal build -q [--engine zensical]`,
 `mkdocs build -q`, `zensical build --strict`.
 
@@ -43,7 +44,6 @@ import _common as c
 ENGINE_TARGET = 1.05
 ZENSICAL_SHIPPED, ZENSICAL_MANY = 0.6, 0.4
 SERVE_TARGET_S = 0.5
-ZCONFIG = "bench-zensical.yml"
 
 
 def journal_root(args) -> tuple[Path, str, bool]:
@@ -70,9 +70,8 @@ def rebuilds(root: Path, repeat: int, cli: bool) -> dict[str, list[float]]:
     from generator.build import Options, build
     from generator.site.zensical import _call
 
-    (root / ZCONFIG).write_text("INHERIT: mkdocs.yml\nsite_dir: site-z\n", encoding="utf-8")
 
-    def journal(engine: str, site_dir: Path | None):
+    def journal(engine: str, site_dir: Path | None = None):
         def run() -> None:
             c.clear_generator_caches()
             s = build(root, Options(quiet=True, engine=engine, site_dir=site_dir))
@@ -84,23 +83,23 @@ def rebuilds(root: Path, repeat: int, cli: bool) -> dict[str, list[float]]:
         cwd = os.getcwd()
         os.chdir(root)
         try:
-            _call(zensical.build, str(root / ZCONFIG), {"clean": False, "strict": True})
+            _call(zensical.build, str(root / "mkdocs.yml"), {"clean": False, "strict": True})
         finally:
             os.chdir(cwd)
 
     def zensical_cli() -> None:
-        subprocess.run([sys.executable, "-m", "zensical", "build", "--strict", "-f", ZCONFIG],
+        subprocess.run([sys.executable, "-m", "zensical", "build", "--strict"],
                        cwd=root, check=True, capture_output=True)
 
     if cli:
-        sides = {"journal+material": lambda: c.cli(root, "build", "-q"),
-                 "mkdocs alone": lambda: c.mkdocs_cli(root),
-                 "journal+zensical": lambda: c.cli(root, "build", "-q", "--engine", "zensical",
-                                                   "--site-dir", str(root / "site-z")),
+        sides = {"journal+material": lambda: c.cli(root, "build", "-q", "--site-dir", str(root / "site-m")),
+                 "mkdocs alone": lambda: c.mkdocs_cli(root, "site-m"),
+                 "journal+zensical": lambda: c.cli(root, "build", "-q", "--engine", "zensical"),
                  "zensical alone": zensical_cli}
     else:
-        sides = {"journal+material": journal("material", None), "mkdocs alone": build_site_of(root),
-                 "journal+zensical": journal("zensical", root / "site-z"),
+        sides = {"journal+material": journal("material", root / "site-m"),
+                 "mkdocs alone": build_site_of(root),
+                 "journal+zensical": journal("zensical"),
                  "zensical alone": zensical_alone}
     return _rounds(sides, repeat, label="subprocess" if cli else "in-process")
 
@@ -127,7 +126,7 @@ def _rounds(sides: dict, repeat: int, label: str) -> dict[str, list[float]]:
 def build_site_of(root: Path):
     from generator.site import build_site
 
-    return lambda: build_site(root)
+    return lambda: build_site(root, site_dir=root / "site-m")
 
 
 # -- serve ----------------------------------------------------------------------------
@@ -220,7 +219,7 @@ def main() -> None:
     try:
         from generator.build import Options, build
 
-        for engine, site_dir in (("material", None), ("zensical", root / "site-z")):
+        for engine, site_dir in (("material", root / "site-m"), ("zensical", None)):
             t0 = time.perf_counter()
             s = build(root, Options(quiet=True, engine=engine, site_dir=site_dir))
             print(f"first build with {engine}: {time.perf_counter() - t0:.2f}s, {s.pages} pages, "
@@ -248,7 +247,6 @@ def main() -> None:
             print(f"  page updated {c.spread(t['page'])}  target < {SERVE_TARGET_S}s: "
                   f"{'MET' if m < SERVE_TARGET_S else 'MISSED'}")
     finally:
-        (root / ZCONFIG).unlink(missing_ok=True)
         if keep:
             print(f"kept {root}")
         else:
