@@ -15,6 +15,8 @@ from generator import __version__
 from generator.errors import InputError, JournalError, Problem, printable
 from generator.progress import console, out
 
+BACKENDS = ["local", "ray"]  # generator.backends.NAMES (not imported here: the CLI starts fast)
+
 
 class _Ctx:
     def __init__(self, root: Path, debug: bool) -> None:
@@ -84,7 +86,7 @@ def _run_options(fn):
         click.option("--no-wait", is_flag=True, help="Fail instead of waiting if another build "
                      "holds the results store."),
         click.option("-q", "--quiet", is_flag=True, help="Print only errors and the summary."),
-        click.option("--backend", type=click.Choice(["local", "ray"]), default=None,
+        click.option("--backend", type=click.Choice(BACKENDS), default=None,
                      help="Where experiments run: worker processes here, or one Ray task each on "
                           "a Ray cluster (default: [tool.journal] backend, else local)."),
         click.option("--address", metavar="ADDR", default=None,

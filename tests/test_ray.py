@@ -411,3 +411,10 @@ def test_a_notebook_experiment_runs_on_the_cluster_too(cluster, tmp_path):
     assert meta["provenance"]["backend"] == "ray" and meta["figures"] == ["curve"]
     assert (folder / "notebook.ipynb").is_file()
     assert j.build().ran == 0  # made on the cluster, fresh here
+
+
+def test_the_command_line_offers_every_backend():
+    from generator.backends import NAMES
+    from generator.cli import BACKENDS
+
+    assert tuple(BACKENDS) == NAMES

@@ -4,7 +4,8 @@ A backend schedules jobs (``generator.worker.Job``) and reports what happens to
 them; the build commits finished results to the store. ``local`` runs worker
 processes on this machine (the default); ``ray`` runs one Ray task per job on a
 Ray cluster. Another engine (Dask, SLURM) is one more module here implementing
-``generator.backends.base.Backend``, and one more name in ``NAMES`` and ``make``.
+``generator.backends.base.Backend``, and its name in ``NAMES``, ``make`` and the
+command line's ``BACKENDS``.
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ def ray_installed() -> bool:
 
 
 def make(name: str, *, root: Path, jobs: int, address: str | None = None) -> Backend:
+    """The backend called ``name`` (its module is imported only now: Ray is optional)."""
     if name == "ray":
         from generator.backends.ray import RayBackend
 
         return RayBackend(root, address=address)
-    from generator.backends.local import LocalBackend
+    if name == "local":
+        from generator.backends.local import LocalBackend
 
-    return LocalBackend(jobs)
+        return LocalBackend(jobs)
+    raise ValueError(f"no backend named {name!r} (known: {', '.join(NAMES)})")
