@@ -158,26 +158,37 @@ def draw_chart(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path, Pa
 
 
 def draw_progress(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path, Path]:
-    """Headline metrics across weeks: one line per metric, weeks on the x axis."""
+    """One tracked quantity across weeks: a point per headline result, named in words, and
+    the best so far as a step line when the quantity has a direction."""
     weeks = spec["weeks"]
 
     def draw(ax) -> None:
-        # one colour per metric name; each point is labelled with its experiment
-        by_metric: dict[str, list] = {}
-        for label, values in spec["lines"]:
-            exp, _, metric = label.partition(".")
-            by_metric.setdefault(metric, []).extend(
-                (i, v, exp) for i, v in enumerate(values) if v is not None)
-        for metric, points in by_metric.items():
-            dots = ax.scatter([p[0] for p in points], [p[1] for p in points], s=36, label=metric,
-                              zorder=3)
-            for x, y, exp in points:
-                ax.annotate(exp, (x, y), xytext=(7, 0), textcoords="offset points", fontsize=8,
-                            va="center", color=dots.get_facecolor()[0])
-        ax.set_xticks(range(len(weeks)), weeks, rotation=0 if len(weeks) < 6 else 30)
-        ax.set_xlim(-0.5, len(weeks) - 0.5)
+        points = spec["points"]
+        ax.scatter([p[0] for p in points], [p[2] for p in points], s=40, zorder=3, color="C0")
+        for x, exp, y in points:
+            ax.annotate(exp, (x, y), xytext=(8, 5), textcoords="offset points", va="bottom",
+                        fontsize=8, color="C0")
+        better = {"lower": min, "higher": max}.get(spec.get("direction"))
+        if better is not None:
+            best, steps = None, []
+            for week in range(len(weeks)):
+                here = [p[2] for p in points if p[0] == week]
+                if here:
+                    best = better([best, *here]) if best is not None else better(here)
+                if best is not None:
+                    steps.append((week, best))
+            ax.step([s[0] for s in steps] + [len(weeks) - 0.2], [s[1] for s in steps] + [steps[-1][1]],
+                    where="post", color="C1", linewidth=1.1, linestyle="--", alpha=0.8, zorder=1,
+                    label="best so far")
+        ax.set_xticks(range(len(weeks)), weeks)
+        ax.set_xlim(-0.4, len(weeks) - 0.2)
+        values = [p[2] for p in points]
+        pad = (max(values) - min(values)) * 0.15 or abs(values[0]) * 0.05 or 1
+        ax.set_ylim(min(values) - pad, max(values) + pad)   # no point on the frame
+        ax.set_ylabel(spec["ylabel"])
 
-    return _cached(cache, digest, draw)
+    return _cached(cache, digest, draw, {"ylabel": spec["ylabel"], "labels": [p[1] for p in spec["points"]]},
+                   size=(6.4, 3.2))
 
 
 def draw_scatter(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path, Path]:

@@ -205,30 +205,12 @@ class _Renderer:
     # -- human names ---------------------------------------------------------------
     def exp_label(self, exp: str) -> str:
         """An experiment as a reader should see it: its ``label:``, else its name."""
-        run = self.run(exp)
-        post = self.posts_by_rel.get(run.post) if run else None
-        spec = (post.experiments.get(run.name) if post else None) or {}
-        label = spec.get("label") if isinstance(spec, dict) else None
-        return str(label) if isinstance(label, str) and label.strip() else exp.split("/")[-1]
+        return exp_label(self.posts_by_rel, self.run(exp), exp)
 
     def name_label(self, name: str, exp: str | None = None) -> str:
-        """A metric or series as a reader should see it: the post's ``labels:`` for
-        ``exp.name`` or ``name`` (this post's first, then the experiment's own post's)."""
-        posts = [self.post]
-        if exp is not None:
-            run = self.run(exp)
-            other = self.posts_by_rel.get(run.post) if run else None
-            if other is not None and other is not self.post:
-                posts.append(other)
-        for post in posts:
-            labels = post.meta.get("labels") or {}
-            if not isinstance(labels, dict):
-                continue
-            short = exp.split("/")[-1] if exp else None
-            for key in ((f"{exp}.{name}", f"{short}.{name}") if exp else ()) + (name,):
-                if isinstance(labels.get(key), str):
-                    return labels[key]
-        return " ".join(_WORDS.get(w, w) for w in name.replace("_", " ").split())
+        """A metric or series as a reader should see it (see ``name_label``)."""
+        run = self.run(exp) if exp is not None else None
+        return name_label([self.post, self.posts_by_rel.get(run.post) if run else None], name, exp)
 
     def figure_files(self, exp: str, run: Run, res: Result, name: str) -> str:
         """Copy a saved figure's light and dark PNGs beside the page; return their base name."""
@@ -277,6 +259,35 @@ class _Renderer:
         return "".join(out) + ref.caption[pos:]
 
     def provenance(self) -> str:
+        """Per experiment: the settings the post chose, seed, time taken, device, date, and the
+        commit that holds the result (linked to the code there when mkdocs.yml has repo_url).
+        The full record (every parameter, key, torch, the working tree's commit) is one click on."""
+        runs = self.plan.by_post.get(self.post.rel, {})
+        if not runs:
+            return ""
+        repo = _repo_url(self.charts_dir)
+        rows = ["| experiment | settings | seed | took | on | code |", "|---|---|---:|---:|---|---|"]
+        for name, first in runs.items():
+            replicas = self.plan.replicas(first)
+            results = [self.results.get(r.key) for r in replicas]
+            chosen = (self.post.experiments.get(name) or {}).get("params") or {}
+            settings = escape.inline(", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}"
+                                               for k, v in chosen.items())) or "defaults"
+            seeds = ", ".join(str(r.seed) for r in replicas)
+            if any(res is None for res in results):
+                rows.append(f"| {escape.inline(self.exp_label(name))} | {settings} | {seeds} | ⚠ no result | | |")
+                continue
+            p = results[0].provenance
+            took = fmt_duration(sum(float(res.provenance.get("duration_s", 0)) for res in results))
+            on = escape.inline(f"{p.get('device', '')}, {str(p.get('date', ''))[:10]}")
+            rows.append(f"| {escape.inline(self.exp_label(name))} | {settings} | {seeds} | {took} | {on} "
+                        f"| {_code_link(results[0], repo)} |")
+        body = "\n".join(rows) + "\n\n" + self.site.details(
+            "note", "Full record: every parameter, the result's key (a hash of the code that ran), torch, "
+                    "the commit that holds each result", self._provenance_detail(repo))
+        return self.site.details("info", "Provenance: where these numbers come from", body)
+
+    def _provenance_detail(self, repo: str | None) -> str:
         runs = self.plan.by_post.get(self.post.rel, {})
         if not runs:
             return ""
@@ -297,8 +308,8 @@ class _Renderer:
             rows.append(
                 f"| {name} | `{run.function}` | {params} | `{run.short}` | {escape.inline(str(p.get('date', ''))[:10])} "
                 f"| {fmt_duration(float(p.get('duration_s', 0)))} | {escape.inline(p.get('device', ''))} "
-                f"| {escape.inline(p.get('torch') or '—')} | {escape.code(p.get('git_commit', ''))} | {source} |")
-        return self.site.details("info", "Provenance: where these numbers come from", "\n".join(rows))
+                f"| {escape.inline(p.get('torch') or '—')} | {_code_link(res, repo)} | {source} |")
+        return "\n".join(rows)
 
 
 def render(posts: list[Post], plan: Plan, scanned: dict, results: dict[str, Result],
@@ -442,6 +453,59 @@ def built_by() -> str:
     return f'<!-- built by journal {__version__} -->'
 
 
+def _repo_url(charts_dir: Path) -> str | None:
+    """mkdocs.yml's repo_url, if it is set and is not a placeholder."""
+    from generator.site.base import placeholder_urls, settings
+
+    root = charts_dir.parent.parent
+    try:
+        url = settings(root).get("repo_url")
+        return str(url).rstrip("/") if url and not any(
+            s.startswith("repo_url") for s in placeholder_urls(root)) else None
+    except InputError:
+        return None
+
+
+def _code_link(res: Result, repo: str | None) -> str:
+    """The commit that added this result to the repository: its code is what ran (the result's
+    key is the hash of that code). Linked to the repository at that commit when there is one."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "log", "--diff-filter=A", "-1", "--format=%H", "--", "result.json"],
+                             cwd=res.path, capture_output=True, text=True, timeout=30)
+        commit = out.stdout.strip() if out.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    if not commit:
+        return "not committed yet"
+    if repo:
+        return f"[{commit[:10]}]({repo}/tree/{commit})"
+    return f"`{commit[:10]}`"
+
+
+def exp_label(posts_by_rel: dict[str, Post], run: Run | None, exp: str) -> str:
+    """An experiment as a reader should see it: its ``label:``, else its name."""
+    post = posts_by_rel.get(run.post) if run else None
+    spec = (post.experiments.get(run.name) if post else None) or {}
+    label = spec.get("label") if isinstance(spec, dict) else None
+    return str(label) if isinstance(label, str) and label.strip() else exp.split("/")[-1]
+
+
+def name_label(posts: list[Post | None], name: str, exp: str | None = None) -> str:
+    """A metric or series as a reader should see it: the ``labels:`` of the first of ``posts``
+    that names ``exp.name`` or ``name``; else the name with spaces (dev_nll: dev NLL)."""
+    short = exp.split("/")[-1] if exp else None
+    keys = ((f"{exp}.{name}", f"{short}.{name}") if exp else ()) + (name,)
+    for post in posts:
+        labels = (post.meta.get("labels") if post else None) or {}
+        if isinstance(labels, dict):
+            for key in keys:
+                if isinstance(labels.get(key), str):
+                    return labels[key]
+    return " ".join(_WORDS.get(w, w) for w in name.replace("_", " ").split())
+
+
 class _PlainDumper(yaml.SafeDumper):
     """Front matter without anchors and aliases (``updated`` is often ``date`` itself)."""
 
@@ -502,6 +566,7 @@ def weeks(posts: list[Post], plan: Plan, results: dict[str, Result], site: Engin
     """The home page's list of weeks, newest first, with each post's headline results."""
     site = site or Material()
     slugs = {p.slug: p for p in posts}
+    by_rel = {p.rel: p for p in posts}
     items = []
     for post in sorted(posts, key=lambda p: str(p.meta.get("date")), reverse=True):
         if post.meta.get("draft"):
@@ -514,11 +579,13 @@ def weeks(posts: list[Post], plan: Plan, results: dict[str, Result], site: Engin
             value = _headline(plan, results, run, ref)
             if value is None:
                 continue
-            values.append(f"{ref.exps[0]} {ref.names[0]} **{escape.inline(value[1])}**")
-        if values:
-            line += " — " + ", ".join(values)
+            label = f"{exp_label(by_rel, run, ref.exps[0])}, " \
+                    f"{name_label([post, by_rel.get(run.post)], ref.names[0], ref.exps[0])}"
+            values.append(f"{escape.inline(label)} **{escape.inline(value[1])}**")
         if post.meta.get("description"):
             line += f"  \n  {_escape_md(str(post.meta['description']))}"
+        if values:
+            line += "  \n  " + " · ".join(values)
         items.append(line)
     return "\n".join(items or ["No posts yet: `journal new \"Week 1: ...\"` starts one."]) \
         + f"\n\n{built_by()}\n"
@@ -551,38 +618,59 @@ def _escape_md(text: str) -> str:
     return html.escape(text).replace("[", "\\[").replace("]", "\\]")
 
 
+def _direction(name: str) -> str:
+    """Which way a metric improves, from its name: losses and errors go down, accuracies up."""
+    words = name.lower().replace("-", "_").split("_")
+    if any(w in ("nll", "loss", "error", "err", "perplexity", "ppl", "mse", "bpc") for w in words):
+        return "lower"
+    if any(w in ("acc", "accuracy", "auc", "f1", "score") for w in words):
+        return "higher"
+    return ""
+
+
 def progress(posts: list[Post], plan: Plan, results: dict[str, Result],
              charts_dir: Path, site: Engine | None = None) -> tuple[str, dict[str, Path]]:
-    """The Progress page: each week's headline metrics, as a table and a chart."""
+    """The Progress page: one panel per tracked quantity (a headline metric), with every week's
+    headline results for it in words, the best so far marked, and a chart across the weeks."""
     site = site or Material()
     slugs = {p.slug: p for p in posts}
+    by_rel = {p.rel: p for p in posts}
     weeks = sorted((p for p in posts if not p.meta.get("draft")), key=lambda p: str(p.meta.get("date")))
-    columns: dict[str, list] = {}   # "exp.metric" label -> value per week (None where absent)
-    formats: dict[str, str | None] = {}  # label -> the format its headline asks for
+    panels: dict[str, list] = {}   # metric label -> [(week index, post, experiment label, value, text)]
     for i, post in enumerate(weeks):
         for ref in _headline_refs(post):
             run, err = _lookup(post, plan, slugs, ref.exps[0])
-            value = (_headline(plan, results, run, ref) or (None,))[0]
-            label = f"{ref.exps[0].split('/')[-1]}.{ref.names[0]}"
-            columns.setdefault(label, [None] * len(weeks))[i] = value
-            formats.setdefault(label, ref.fmt[0])
-    if not columns:
+            found = _headline(plan, results, run, ref)
+            if found is None or not isinstance(numeric(found[0]), float):
+                continue
+            metric = name_label([post, by_rel.get(run.post)], ref.names[0], ref.exps[0])
+            panels.setdefault(metric, []).append(
+                (i, post, exp_label(by_rel, run, ref.exps[0]), float(numeric(found[0])), found[1],
+                 _direction(ref.names[0])))
+    if not panels:
         return "No headline metrics yet: list some under `headline:` in a post's front matter.\n", {}
-    names = [str(p.meta.get("title") or p.slug) for p in weeks]
-    rows = ["| week | " + " | ".join(html.escape(c) for c in columns) + " |",
-            "|---|" + "---:|" * len(columns)]
-    for i, (post, name) in enumerate(zip(weeks, names)):
-        cells = [fmt_number(v[i], formats[label]) if isinstance(v[i], (int, float)) else ""
-                 for label, v in columns.items()]
-        rows.append(f"| [{_escape_md(name)}]({site.post_link(post.slug)}) | " + " | ".join(cells) + " |")
-    numeric = [(label, [float(v) if isinstance(v, (int, float)) else None for v in values])
-               for label, values in columns.items()]
-    spec = {"v": CHART_VERSION, "weeks": [p.slug for p in weeks], "lines": numeric}
-    digest = "progress-" + hashlib.sha256(canonical(spec).encode()).hexdigest()[:16]
     from generator.charts import draw_progress
 
-    light, dark = draw_progress(spec, charts_dir, digest)
-    base = site.asset_link(f"assets/{digest}")
-    files = {f"assets/{digest}.light.png": light, f"assets/{digest}.dark.png": dark}
-    text = "\n".join(rows) + "\n\n" + site.figure(base, "Headline metrics by week", "Headline metrics by week") + "\n"
-    return text, files
+    out, files = [], {}
+    for metric, points in panels.items():
+        direction = points[0][5]
+        better = {"lower": min, "higher": max}.get(direction)
+        title = metric + (f" ({direction} is better)" if direction else "")
+        out += [f"## {escape.inline(title)}", "", "| week | result | value |", "|---|---|---:|"]
+        best = None
+        for _week, post, exp, value, text, _ in points:
+            is_best = better is not None and (best is None or better(best, value) == value)
+            best = value if is_best else best
+            week = str(post.meta.get("title") or post.slug).split(":")[0]
+            mark = " ★ best so far" if is_best else ""
+            out.append(f"| [{_escape_md(week)}]({site.post_link(post.slug)}) | {escape.inline(exp)} "
+                       f"| **{escape.inline(text)}**{mark} |")
+        spec = {"v": CHART_VERSION, "weeks": [str(p.meta.get("title") or p.slug).split(":")[0]
+                                              for p in weeks],
+                "points": [(i, exp, value) for i, _, exp, value, _, _ in points],
+                "ylabel": title, "direction": direction}
+        digest = "progress-" + hashlib.sha256(canonical(spec).encode()).hexdigest()[:16]
+        light, dark = draw_progress(spec, charts_dir, digest)
+        files.update({f"assets/{digest}.light.png": light, f"assets/{digest}.dark.png": dark})
+        out += ["", site.figure(site.asset_link(f"assets/{digest}"), f"{title}, week by week", ""), ""]
+    return "\n".join(out) + "\n", files

@@ -380,6 +380,34 @@ def test_the_blog_index_shows_excerpts(site, browser):
     assert not browser.problems
 
 
+OVERFLOW = """() => {
+  const out = [];
+  const doc = document.documentElement;
+  if (doc.scrollWidth > doc.clientWidth + 1) out.push(`page ${doc.scrollWidth} > ${doc.clientWidth}`);
+  for (const t of document.querySelectorAll('.md-typeset table')) {
+    const box = t.closest('.md-typeset__scrollwrap') || t.parentElement;
+    if (t.checkVisibility() && t.scrollWidth > box.clientWidth + 1)   // shown without a click
+      out.push(`table ${t.scrollWidth} > ${box.clientWidth}: ${t.innerText.slice(0, 60)}`);
+  }
+  return out;
+}"""
+
+
+def test_nothing_overflows_a_phone_screen(site, browser):
+    phone = browser.context.browser.new_context(viewport={"width": 390, "height": 844},
+                                                color_scheme="light")
+    phone.route("**/*", browser._only_local)
+    try:
+        for path in ["", "progress/", *_posts(site)]:
+            page = phone.new_page()
+            page.goto(browser.base_url + path, wait_until="load")
+            assert page.evaluate(OVERFLOW) == [], path
+            page.close()
+    finally:
+        phone.close()
+    assert not browser.problems
+
+
 def test_the_lightbox_shows_each_figure_once_with_its_caption(site, browser):
     page = browser.open(_week(site, "week-1"))
     figures = page.locator("article figure").count()
@@ -431,3 +459,27 @@ def test_feed_dates_come_from_the_posts_not_the_build(site):
     items = feed.split("<item>")[1:]
     assert len(items) == 2
     assert all("<pubDate>Thu, 11 Jul 2024" in i or "<pubDate>Thu, 04 Jul 2024" in i for i in items)
+
+
+def test_every_chart_has_a_y_label(site):
+    import json
+    import re
+
+    charts = site.parent / ".journal" / "charts"
+    shown = {d for page in site.rglob("*.html")
+             for d in re.findall(r"((?:progress-)?[0-9a-f]{16})\.light\.png", page.read_text(encoding="utf-8"))
+             if (charts / f"{d}.light.png").is_file()}
+    assert len(shown) >= 2                      # week 1's chart and the Progress page's
+    for digest in shown:
+        inputs = json.loads((charts / f"{digest}.json").read_text(encoding="utf-8"))
+        assert inputs["ylabel"].strip(), digest
+
+
+def test_the_progress_page_has_a_panel_per_tracked_quantity(site, browser):
+    page = browser.open("progress/")
+    assert [h.rstrip("¶") for h in page.locator("article h2").all_inner_texts()] == ["total"]
+    rows = page.locator("article table tbody tr").all_inner_texts()
+    assert len(rows) == 1 and "sq" in rows[0] and "14" in rows[0]
+    assert page.locator("article table a").first.get_attribute("href").rstrip("/").endswith("week-1")
+    page.close()
+    assert not browser.problems

@@ -375,3 +375,15 @@ def test_placeholder_urls(url, placeholder):
     from generator.site.base import _is_placeholder
 
     assert _is_placeholder(url) is placeholder
+
+
+@needs_git
+def test_provenance_links_each_result_to_the_commit_that_holds_it(repo):
+    config = repo.root / "mkdocs.yml"
+    config.write_text(config.read_text() + "repo_url: https://github.com/ada/journal\n")
+    repo.build()
+    head = git(repo.root, "rev-parse", "HEAD").strip()       # "Week 1" added the results
+    page = (repo.root / "docs/blog/posts/week-1.md").read_text()
+    box = page.split("Provenance: where these numbers come from", 1)[1]
+    assert f"[{head[:10]}](https://github.com/ada/journal/tree/{head})" in box
+    assert "+dirty" not in box

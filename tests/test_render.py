@@ -43,6 +43,7 @@ def _normalise(text: str) -> str:
     # keys follow the generator's own worker code (the run handle, figure saving) too
     text = re.sub(r"assets/(\w+)-[0-9a-f]{8}-", r"assets/\1-KEY-", text)
     text = re.sub(r"\| \d{4}-\d\d-\d\d \| [\d.]+ (ms|s|min[^|]*) \|", "| DATE | TOOK |", text)
+    text = re.sub(r"\| [\d.]+ (ms|s|min[^|]*) \| (\w+), \d{4}-\d\d-\d\d \|", r"| TOOK | \2, DATE |", text)
     text = re.sub(r"\| `[0-9a-f]{12}` \| DATE \|", "| `KEY` | DATE |", text)
     return re.sub(r"\| `[0-9a-f]{12}(\+dirty)?` \| (cache|this build) \|", "| `COMMIT` | SOURCE |", text)
 
@@ -102,10 +103,20 @@ def test_progress_page_charts_headline_metrics(journal):
     journal.build()
     progress = (journal.root / "site/progress/index.html").read_text()
     assert "progress-" in progress and ".dark.png#only-dark" in progress
-    assert re.search(r"week-1.*?<td[^>]*>5</td>", progress, re.S)
-    assert re.search(r"week-2.*?<td[^>]*>14</td>", progress, re.S)
+    # a panel per tracked quantity: total in both weeks, n in week 2 only
+    assert re.findall(r"<h2[^>]*>([^<]+)", progress) == ["total", "n"]
+    total = progress.split("<h2", 2)[1]
+    assert re.search(r"week-1.*?<td>sq</td>\s*<td[^>]*><strong>5</strong>", total, re.S)
+    assert re.search(r"week-2.*?<td>sq</td>\s*<td[^>]*><strong>14</strong>", total, re.S)
     home = (journal.root / "site/index.html").read_text()
-    assert "sq total <strong>14</strong>" in home and "sq total <strong>5</strong>" in home
+    assert "sq, total <strong>14</strong>" in home and "sq, total <strong>5</strong>" in home
+
+
+def test_a_metric_that_goes_down_marks_the_best_so_far():
+    from generator.render import _direction
+
+    assert [_direction(n) for n in ("dev_nll", "train_loss", "accuracy", "total")] == \
+        ["lower", "lower", "higher", ""]
 
 
 @pytest.mark.parametrize("body, message", [

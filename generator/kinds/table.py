@@ -42,13 +42,18 @@ class Table(Kind):
         return [Need(e, n, "metric") for e in ref.exps for n in ref.names]
 
     def render(self, ref, page):
-        header = "| experiment | " + " | ".join(html.escape(n) for n in ref.names) + " |"
+        header = "| experiment | " + " | ".join(escape.inline(page.name_label(n)) for n in ref.names) + " |"
         rule = "|---|" + "---:|" * len(ref.names)
+        found = {exp: page.seeds(ref, exp) for exp in ref.exps}
+        # one format per column: the author's, else the same number of decimals in every row
+        specs = [spec or column_format([res.metrics.get(name) for _, results in found.values()
+                                        for res in results or ()])
+                 for name, spec in zip(ref.names, ref.fmt)]
         rows = []
         for exp in ref.exps:
-            run, results = page.seeds(ref, exp)
+            run, results = found[exp]
             cells = []
-            for name, spec in zip(ref.names, ref.fmt):
+            for name, spec in zip(ref.names, specs):
                 if results is None:
                     cells.append("⚠ no result")
                     continue
@@ -58,9 +63,29 @@ class Table(Kind):
                     cells.append("")
                     continue
                 cells.append(cell([res.metrics[name] for res in results], spec, run.seeds))
-            rows.append(f"| {html.escape(exp)} | " + " | ".join(cells) + " |")
+            rows.append(f"| {escape.inline(page.exp_label(exp))} | " + " | ".join(cells) + " |")
         caption = f"\n\n_{html.escape(ref.caption)}_" if ref.caption else ""
         return "\n".join([header, rule, *rows]) + caption
+
+
+def column_format(values: list) -> str | None:
+    """The format a column of numbers shares when the post gives none: whole numbers with
+    thousands separators; otherwise as many decimals as four significant digits of the
+    smallest value need (at most 4), so 1.690 stands above 2.056, not 1.69."""
+    import math
+
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if not numbers or len(numbers) != len([v for v in values if v is not None]):
+        return None
+    if all(isinstance(v, int) or (math.isfinite(v) and v == int(v)) for v in numbers):
+        return ",.0f"                    # counts, even when reported as floats
+    finite = [abs(v) for v in numbers if math.isfinite(v) and v != 0]
+    if not finite:
+        return None
+    smallest = min(finite)
+    if smallest < 1e-3 or max(finite) >= 1e6:
+        return None                      # far from the decimals: the default format's exponent
+    return f",.{max(0, min(4, 3 - math.floor(math.log10(smallest))))}f"
 
 
 def cell(values: list, spec: str | None, seeds: tuple[int, ...]) -> str:
