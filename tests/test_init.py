@@ -81,7 +81,11 @@ def test_init_example_is_fresh_on_arrival(tmp_path):
     shipped = sum(len(yaml.safe_load(p.read_text().split("---")[1])["experiments"])
                   for p in (REPO / "posts").glob("*.md"))
     assert len(lines) == shipped > 0
-    assert [(line.run.label, line.state) for line in lines if line.state is not State.FRESH] == []
+    # as fresh as in the repository itself: pinned weeks stay pinned, nothing would run
+    assert [(line.run.label, line.state) for line in lines] == \
+        [(line.run.label, line.state) for line in status(REPO)]
+    assert {line.state for line in lines} <= {State.FRESH, State.FROZEN}
+    assert build(made.root, Options(quiet=True, frozen=True, site=False)).ran == 0
     assert not (made.root / "experiments" / "bigram.py").exists()   # the example replaces the first post
 
 
