@@ -55,6 +55,7 @@ _MARKER = re.compile(r"^# %%(?P<rest>.*)$")
 _TAGS = re.compile(r"tags\s*=\s*(\[[^\]]*\])")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _CELL_LINE = re.compile(r"(?:Cell In\s*\[[^\]]*\]|<ipython-input-[^>]*>),? line (\d+)")
+_NOT_A_PERCENT_NOTEBOOK = "no '# %%' cell markers"
 _FIGURE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -110,8 +111,7 @@ def _percent_cells(text: str, path: Path) -> list[Cell]:
     """Jupytext's percent format: ``# %%`` starts a code cell, ``# %% [markdown]`` a
     Markdown cell (its lines commented), ``tags=["parameters"]`` after the marker tags it."""
     if not any(_MARKER.match(line) for line in text.split("\n")):
-        raise NotebookError(f"{path.name} has no '# %%' cell markers: a notebook in a .py file "
-                            "is written in Jupytext's percent format")
+        raise NotebookError(_NOT_A_PERCENT_NOTEBOOK)
     chunks: list[tuple[str, list[str]]] = [("", [])]  # (marker rest, lines)
     for line in text.split("\n"):
         m = _MARKER.match(line)
@@ -195,7 +195,15 @@ def find_notebook(root: Path, ref: str):
     if not path.is_file():
         raise NotebookError(f"'{ref}': no such notebook (a path from the journal's folder, "
                             "e.g. notebooks/week-3.ipynb)")
-    cells = read_cells(path)
+    try:
+        cells = read_cells(path)
+    except NotebookError as e:
+        if str(e) == _NOT_A_PERCENT_NOTEBOOK:
+            raise NotebookError(f"'{ref}' is not of the form module.function (a function of the "
+                                "experiments package, e.g. makemore.mlp), nor a notebook: a .py "
+                                "notebook is in Jupytext's percent format, cells starting at "
+                                "'# %%' lines") from None
+        raise
     cell = parameters_cell(cells)
     params = read_parameters(cell, rel) if cell else []
     return Function(rel, "", path, tuple(Param(n, a, d) for n, a, d in params), None, notebook=True)
