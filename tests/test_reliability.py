@@ -216,7 +216,7 @@ def test_result_strings_form_no_markup_anywhere(copy):
     assert ["b", "a | 0.123", "7"] in table, table
     # the snippet line is shown, not expanded: mkdocs.yml is not published
     assert '--8<-- "mkdocs.yml"' in html.unescape(post)
-    assert "site_name" not in post and "markdown_extensions" not in post
+    assert "docs_dir" not in post and "markdown_extensions" not in post
 
 
 def test_links_with_unsafe_schemes_are_refused(copy):
