@@ -78,8 +78,12 @@ def test_init_without_github_keeps_the_tools_marked_placeholders(tmp_path):
 def test_init_example_is_fresh_on_arrival(tmp_path):
     made = init(tmp_path / "example", Settings(example=True))
     lines = status(made.root)
-    shipped = sum(len(yaml.safe_load(p.read_text().split("---")[1])["experiments"])
-                  for p in (REPO / "posts").glob("*.md"))
+    def runs(spec: dict) -> int:   # status lists every seed of an experiment with seeds
+        seeds = spec.get("seeds", 1)
+        return len(seeds) if isinstance(seeds, list) else seeds
+
+    shipped = sum(runs(spec) for p in (REPO / "posts").glob("*.md")
+                  for spec in yaml.safe_load(p.read_text().split("---")[1])["experiments"].values())
     assert len(lines) == shipped > 0
     # as fresh as in the repository itself: pinned weeks stay pinned, nothing would run
     assert [(line.run.label, line.state) for line in lines] == \
