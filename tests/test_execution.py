@@ -106,10 +106,10 @@ def test_keep_going_builds_the_site_with_a_warning_box(faulty):
 
 
 def test_failed_rerun_keeps_the_last_good_result(faulty):
-    post = faulty.post("week-1", "s: {run: faulty.slow, params: {seconds: 0.1}, timeout: 1s}", "{{ s.seconds }}\n")
+    post = faulty.post("week-1", "s: {run: faulty.slow, params: {seconds: 0.1}, timeout: 4s}", "{{ s.seconds }}\n")
     faulty.build()
     before = {p: p.read_bytes() for p in (faulty.root / "results").rglob("*") if p.is_file()}
-    post.write_text(post.read_text().replace("seconds: 0.1", "seconds: 5"))
+    post.write_text(post.read_text().replace("seconds: 0.1", "seconds: 30"))
     with pytest.raises(RunFailed, match="timed out"):
         faulty.build()
     after = {p: p.read_bytes() for p in (faulty.root / "results").rglob("*") if p.is_file()}
