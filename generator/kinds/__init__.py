@@ -14,6 +14,7 @@ checks before running, the renderer and the reference page's test all follow.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -31,14 +32,14 @@ class Need:
     what: str   # "param", "metric", "series", "figure", "artifact" or "experiment"
 
 
-class Kind:
+class Kind(ABC):
     word: ClassVar[str]
     example: ClassVar[str]         # shown in error messages; the reference page must show it
     captioned: ClassVar[bool] = False
 
+    @abstractmethod
     def parse(self, source: str, args: list[str], caption: str, line: int) -> dict[str, Any]:
         """The fields of the Ref (exps, names, fmt, caption, options); raise RefSyntaxError."""
-        raise NotImplementedError
 
     def needs(self, ref: Ref) -> list[Need]:
         return [Need(e, n, "metric") for e, n in zip(ref.exps, ref.names)]
@@ -47,8 +48,9 @@ class Kind:
         """Problems found with the plan alone; ``runs`` maps each needed experiment to its run."""
         return []
 
+    @abstractmethod
     def render(self, ref: Ref, page) -> str:
-        raise NotImplementedError
+        """The Markdown this reference becomes, from the page's results."""
 
 
 class OneName(Kind):

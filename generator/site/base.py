@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import html
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,7 +17,7 @@ from generator.errors import InputError, Problem
 _PLACEHOLDER_HOSTS = ("example.com", "example.org", "example.net", "example.github.io")
 
 
-class Engine:
+class Engine(ABC):
     """A static-site engine the journal can build with.
 
     Markup methods take text that is already safe to put in Markdown (escaped by
@@ -46,19 +48,19 @@ class Engine:
         return f"{self.posts_dir}/{rel}"
 
     # -- the Markdown dialect -----------------------------------------------------------
+    @abstractmethod
     def figure(self, base: str, alt: str, caption: str) -> str:
         """An image with a light and a dark variant (``{base}.light.png``, ``{base}.dark.png``).
 
         ``alt`` and ``caption`` are plain text: this method escapes them."""
-        raise NotImplementedError
 
+    @abstractmethod
     def box(self, kind: str, title: str, body: str) -> str:
         """A block that stands out: ``kind`` is ``warning`` or ``failure``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def details(self, kind: str, title: str, body: str) -> str:
         """A collapsed block (closed until the reader opens it); ``body`` is Markdown."""
-        raise NotImplementedError
 
     def missing(self, text: str) -> str:
         """An inline marker where a number has no result; ``text`` is plain text."""
@@ -69,9 +71,9 @@ class Engine:
         """Load and validate the site's configuration (InputError, exit 2, if it is wrong):
         called before any experiment runs."""
 
+    @abstractmethod
     def site_path(self, root: Path) -> str:
         """The path the site is served under (from site_url), ``/`` by default."""
-        raise NotImplementedError
 
     def tick(self) -> None:
         """Called often from the main thread while ``journal serve`` runs (housekeeping)."""
@@ -79,9 +81,9 @@ class Engine:
     def require(self) -> None:
         """Raise InputError, before anything runs, if the engine cannot build here."""
 
+    @abstractmethod
     def build(self, root: Path, *, site_dir: Path | None = None, strict: bool = True) -> Path:
         """Build the site from docs/; return the folder it was written to."""
-        raise NotImplementedError
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):   # libyaml when present: 10x faster
