@@ -18,6 +18,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from generator.errors import suggest
+
 if TYPE_CHECKING:
     from generator.plan import Run
     from generator.refs import Ref
@@ -68,6 +70,31 @@ class OneName(Kind):
 
     def needs(self, ref):
         return [Need(ref.exps[0], ref.names[0], self.what)]
+
+
+class Saved(OneName):
+    """A kind that shows one thing the experiment saved (a figure, a text artifact)."""
+
+    noun: ClassVar[str]            # in messages: "figure", "text artifact"
+
+    @abstractmethod
+    def saved(self, res) -> list[str]:
+        """The names of the things of this kind that the result holds."""
+
+    @abstractmethod
+    def show(self, ref, page, exp: str, run, res, name: str) -> str:
+        """The Markdown for the saved thing ``name`` of ``res``."""
+
+    def render(self, ref, page):
+        exp, name = ref.exps[0], ref.names[0]
+        run, res = page.result(ref, exp)
+        if res is None:
+            return page.missing(exp, True)
+        have = self.saved(res)
+        if name not in have:
+            return page.bad(ref, f"{run.function} saved no {self.noun} '{name}'{suggest(name, have)} "
+                                 f"(it saved: {', '.join(have) or 'none'})")
+        return self.show(ref, page, exp, run, res, name)
 
 
 from generator.kinds import chart, check, figure, metric, param, provenance, scatter, seeds, table, text  # noqa: E402

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from generator.errors import suggest
-from generator.kinds import OneName
+from generator.kinds import Saved
 
 
-class Figure(OneName):
+class Figure(Saved):
     what = "figure"
+    noun = "figure"
     word = "figure"
     example = '{{ figure moons.boundary "Decision boundary" }}'
     captioned = True
 
-    def render(self, ref, page):
-        exp, name = ref.exps[0], ref.names[0]
-        run, res = page.result(ref, exp)
-        if res is None:
-            return page.missing(exp, True)
-        if name not in res.figures:
-            return page.bad(ref, f"{run.function} saved no figure '{name}'{suggest(name, res.figures)} "
-                                 f"(it saved: {', '.join(res.figures) or 'none'})")
+    def saved(self, res):
+        return res.figures
+
+    def show(self, ref, page, exp, run, res, name):
         base = page.figure_files(exp, run, res, name)
         return page.figure(base, ref.caption or f"{exp}: {name}", ref.caption)

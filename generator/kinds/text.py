@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 from generator import escape
-from generator.errors import suggest
-from generator.kinds import OneName
+from generator.kinds import Saved
 
 
-class Text(OneName):
+class Text(Saved):
     what = "artifact"
+    noun = "text artifact"
     word = "text"
     example = "{{ text mlp.samples }}"
 
-    def render(self, ref, page):
-        exp, name = ref.exps[0], ref.names[0]
-        run, res = page.result(ref, exp)
-        if res is None:
-            return page.missing(exp, True)
-        if name not in res.artifacts:
-            return page.bad(ref, f"{run.function} saved no text artifact '{name}'"
-                                 f"{suggest(name, res.artifacts)} (it saved: "
-                                 f"{', '.join(res.artifacts) or 'none'})")
+    def saved(self, res):
+        return res.artifacts
+
+    def show(self, ref, page, exp, run, res, name):
         return escape.block(res.artifact_text(name).rstrip("\n"))
