@@ -664,6 +664,19 @@ def page_rel(slug: str, name: str) -> str:
     return f"{slug}-{name}.md"
 
 
+def _demoted(markdown: str) -> str:
+    """A Markdown cell's headings one level down: the page's own title is the one ``#``."""
+    out, fence = [], None
+    for line in markdown.split("\n"):
+        m = re.match(r"^\s{0,3}(`{3,}|~{3,})", line)
+        if m and (fence is None or m.group(1).startswith(fence)):
+            fence = None if fence else m.group(1)
+        elif fence is None and re.match(r"^#{1,5} ", line):
+            line = "#" + line
+        out.append(line)
+    return "\n".join(out)
+
+
 def render_page(result, run, post_title: str, post_link: str, site) -> tuple[str, dict[str, Path]]:
     """Markdown for the executed notebook stored with ``result``: its cells, their outputs
     (text as code blocks, figures light and dark), and the parameters injected."""
@@ -684,7 +697,7 @@ def render_page(result, run, post_title: str, post_link: str, site) -> tuple[str
     for cell in stored.get("cells", []):
         source = "".join(cell.get("source", []))
         if cell.get("cell_type") == "markdown":
-            out += [source, ""]
+            out += [_demoted(source), ""]
             continue
         if cell.get("cell_type") != "code" or not source.strip():
             continue

@@ -223,6 +223,7 @@ def test_a_published_notebook_is_a_page_linked_from_the_post(journal):
     assert "A notebook experiment" in page           # a Markdown cell
     md = (journal.root / "docs/blog/notebooks/notebook-nb.md").read_text()
     assert "run.metrics(total=" in md and "metrics" in page  # a code cell
+    assert "\n## A notebook experiment" in md  # its heading under the page's title
     assert "done 4" in page                          # what it printed
     assert "curve" in page and ".dark.png" in page   # the figure, light and dark
 
