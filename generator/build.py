@@ -248,10 +248,12 @@ def build(root: Path, opts: Options = Options()) -> Summary:
                 else:
                     failures[o.run.key] = o.error
                     summary.failed.append(o)
-            # every post's experiment, not one per key: two posts may share a result
-            journal.store.write_index([r for r in the_plan.every_run() if not r.quick])
         elif not opts.quiet:
             console.print(f"all {len(the_plan.runs)} experiments are fresh: nothing to run")
+        if todo or not opts.frozen:
+            # every post's experiment, not one per key: two posts may share a result. Also when
+            # nothing ran: a post that reuses another's result must find it again once it is pinned
+            journal.store.write_index([r for r in the_plan.every_run() if not r.quick])
         if summary.failed and not opts.keep_going:
             raise RunFailed(failure_report(summary.failed, journal.root))
         if opts.site:

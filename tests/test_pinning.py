@@ -57,6 +57,21 @@ def test_unpinning_runs_what_changed(journal):
     assert "Old 30 and 30." in journal.html("week-1")
 
 
+def test_a_post_that_reused_a_result_keeps_it_when_pinned(journal):
+    """Week 2 declares week 1's experiment: nothing runs, yet its result is its own to keep."""
+    journal.write("experiments/shared.py", SHARED)
+    journal.write("experiments/reader.py", READER)
+    journal.post("week-1", "a: {run: reader.uses}", "First {{ a.y }}.\n")
+    assert journal.build().ran == 1
+    journal.post("week-2", "c: {run: reader.uses}", "Again {{ c.y }}.\n", date="2024-07-11",
+                 extra="freeze: true\n")
+    assert journal.build().ran == 0
+    journal.write("experiments/shared.py", SHARED.replace("FACTOR = 2", "FACTOR = 10"))
+    assert _states(journal) == {"posts/week-1.md:a": "stale", "posts/week-2.md:c": "frozen"}
+    assert journal.build().ran == 1
+    assert "First 30." in journal.html("week-1") and "Again 6." in journal.html("week-2")
+
+
 def test_changing_a_pinned_experiments_declaration_runs_it(journal):
     old, _ = _two_weeks(journal)
     journal.write("experiments/shared.py", SHARED.replace("FACTOR = 2", "FACTOR = 10"))
