@@ -165,8 +165,10 @@ def build(root: Path, opts: Options = Options()) -> Summary:
     backend_name, address = choose_backend(journal.root, opts)
     posts, the_plan = journal.read()
     scanned = check(posts, the_plan)
+    tracked = {}
     if opts.site:
         journal.site.check(journal.root)  # a wrong mkdocs.yml is found before anything runs
+        tracked = config.headlines(journal.root)  # so is a wrong [tool.journal.headlines]
     slugs = {p.rel: p.slug for p in posts}
     _check_names(opts.rerun, the_plan, slugs, "--rerun")
     scope = {p.rel for p in select_posts(posts, opts.posts, journal.root)} if opts.posts else None
@@ -262,7 +264,8 @@ def build(root: Path, opts: Options = Options()) -> Summary:
             pages = render(posts, the_plan, scanned, results, failures, journal.charts,
                            quick=opts.quick, ran=ran, site=journal.site, keep_going=opts.keep_going)
             claims = [c for page in pages for c in page.failed_claims]
-            progress_md, progress_files = progress(posts, the_plan, results, journal.charts, journal.site)
+            progress_md, progress_files = progress(posts, the_plan, results, journal.charts, journal.site,
+                                                    tracked)
             write(pages, journal.generated, files=progress_files)
             notebooks = notebook_pages(posts, the_plan, results, journal.site)
             if notebooks or journal.site.notebooks(journal.root).exists():

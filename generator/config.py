@@ -64,7 +64,7 @@ def _line(path: Path, key: str) -> int | None:
         stripped = text.strip()
         if stripped.startswith("["):
             inside = stripped.replace(" ", "").startswith("[tool.journal")
-            if key == "journal" and inside:
+            if (key == "journal" and inside) or stripped.replace(" ", "") == f"[tool.journal.{key}]":
                 return number
         elif inside and re.match(rf"{re.escape(key)}\s*=", stripped):
             return number
@@ -82,3 +82,36 @@ def text(root: Path, key: str, what: str, override: str | None = None) -> str | 
         raise InputError(Problem(FILE, _line(root / FILE, key), f"tool.journal.{key}",
                                  f"expected {what}, got {value!r}"))
     return value
+
+
+BETTER = ("lower", "higher", "neither")
+
+
+def headlines(root: Path) -> dict[str, dict[str, str]]:
+    """``[tool.journal.headlines]``: each tracked quantity (a metric name such as ``dev_nll``)
+    declared once, with the ``label`` its Progress panel has and which way it is ``better``
+    (lower, higher or neither). A clear error for anything else."""
+    declared = table(root).get("headlines", {})
+    where = root / FILE
+    if not isinstance(declared, dict):
+        raise InputError(Problem(FILE, _line(where, "headlines"), "tool.journal.headlines",
+                                 "expected a table such as [tool.journal.headlines] with "
+                                 "dev_nll = { label = \"dev NLL\", better = \"lower\" }"))
+    out = {}
+    for name, spec in declared.items():
+        key = f"tool.journal.headlines.{name}"
+        line = _line(where, name)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise InputError(Problem(FILE, line, key, "expected a metric's name (such as dev_nll)"))
+        if not isinstance(spec, dict) or not set(spec) <= {"label", "better"}:
+            raise InputError(Problem(FILE, line, key,
+                                     f"expected {{ label = \"...\", better = \"lower\" }} (label and "
+                                     f"better only), got {spec!r}"))
+        label, better = spec.get("label"), spec.get("better")
+        if label is not None and (not isinstance(label, str) or not label.strip()):
+            raise InputError(Problem(FILE, line, f"{key}.label", f"expected words, got {label!r}"))
+        if better is not None and better not in BETTER:
+            raise InputError(Problem(FILE, line, f"{key}.better",
+                                     f"expected one of {', '.join(BETTER)}, got {better!r}"))
+        out[name] = {k: v.strip() for k, v in spec.items()}
+    return out

@@ -288,28 +288,31 @@ class _Renderer:
         return self.site.details("info", "Provenance: where these numbers come from", body)
 
     def _provenance_detail(self, repo: str | None) -> str:
+        """One entry per run (per seed): function, key, every parameter, date, duration, device,
+        torch and the commit that holds the result. A list, not a ten-column table: it reads
+        on a phone."""
         runs = self.plan.by_post.get(self.post.rel, {})
         if not runs:
             return ""
-        rows = ["| experiment | function | params | key | run | took | device | torch | commit | source |",
-                "|---|---|---|---|---|---:|---|---|---|---|"]
+        entries = []
         every = [(name, r) for name, first in runs.items() for r in self.plan.replicas(first)]
         for name, run in every:
-            if run.seeds:  # one row per seed: "mlp · seed 1338 (2 of 3)"
+            if run.seeds:  # one entry per seed: "mlp · seed 1338 (2 of 3)"
                 name = f"{name} · seed {run.seed} ({run.seeds.index(run.seed) + 1} of {len(run.seeds)})"
             res = self.results.get(run.key)
-            params = escape.inline(", ".join(f"{k}={json.dumps(v)}" for k, v in run.params.items()))
+            params = escape.inline(", ".join(f"{k}={json.dumps(v)}" for k, v in run.params.items())) or "none"
+            head = f"- **{escape.inline(name)}**: `{run.function}`, key `{run.short}`"
             if res is None:
-                rows.append(f"| {name} | `{run.function}` | {params} | `{run.short}` | ⚠ no result "
-                            "| | | | | |")
+                entries.append(f"{head}, ⚠ no result  \n    params: {params}")
                 continue
             p = res.provenance
-            source = "this build" if run.key in self.ran else "cache"
-            rows.append(
-                f"| {name} | `{run.function}` | {params} | `{run.short}` | {escape.inline(str(p.get('date', ''))[:10])} "
-                f"| {fmt_duration(float(p.get('duration_s', 0)))} | {escape.inline(p.get('device', ''))} "
-                f"| {escape.inline(p.get('torch') or '—')} | {_code_link(res, repo)} | {source} |")
-        return "\n".join(rows)
+            source = "run by this build" if run.key in self.ran else "from the cache"
+            entries.append(
+                f"{head}  \n    params: {params}  \n"
+                f"    run {escape.inline(str(p.get('date', ''))[:10])} on {escape.inline(p.get('device', ''))}, "
+                f"took {fmt_duration(float(p.get('duration_s', 0)))}, torch {escape.inline(p.get('torch') or '—')}; "
+                f"{_committed(_code_link(res, repo))}, {source}")
+        return "\n".join(entries)
 
 
 def render(posts: list[Post], plan: Plan, scanned: dict, results: dict[str, Result],
@@ -320,6 +323,7 @@ def render(posts: list[Post], plan: Plan, scanned: dict, results: dict[str, Resu
     with every claim that does not hold (unless ``keep_going``: the pages box them)."""
     slugs = {p.slug: p for p in posts}
     pages, problems, claims = [], [], []
+    _ADDED.clear()  # results may have been committed since the last build in this process
     for post in posts:
         # a page is a quick preview only when one of its own experiments ran quick
         preview = quick and any(run.quick for first in plan.by_post.get(post.rel, {}).values()
@@ -466,19 +470,46 @@ def _repo_url(charts_dir: Path) -> str | None:
         return None
 
 
+_ADDED: dict[Path, dict[str, str]] = {}   # results folder -> {"fn/key/result.json": commit}; per render()
+
+
+def _added_commits(results_root: Path) -> dict[str, str]:
+    """For every result.json under ``results_root``, the last commit that added it: one
+    ``git log`` for the whole store rather than one per result."""
+    if results_root not in _ADDED:
+        import subprocess
+
+        added: dict[str, str] = {}
+        try:
+            out = subprocess.run(["git", "log", "--no-renames", "--diff-filter=A", "--relative", "--name-only",
+                                  "--format=%x00%H", "--", "."], cwd=results_root,
+                                 capture_output=True, text=True, timeout=60)
+            commit = ""
+            for line in out.stdout.splitlines() if out.returncode == 0 else ():
+                if line.startswith("\0"):
+                    commit = line[1:]
+                elif line.endswith("/result.json") and commit:
+                    added.setdefault(line, commit)   # newest first: the last time it was added
+        except (OSError, subprocess.SubprocessError):
+            pass
+        _ADDED[results_root] = added
+    return _ADDED[results_root]
+
+
+def _committed(link: str) -> str:
+    return "result not committed yet" if link == NOT_COMMITTED else f"result in commit {link}"
+
+
+NOT_COMMITTED = "not committed yet"
+
+
 def _code_link(res: Result, repo: str | None) -> str:
     """The commit that added this result to the repository: its code is what ran (the result's
     key is the hash of that code). Linked to the repository at that commit when there is one."""
-    import subprocess
-
-    try:
-        out = subprocess.run(["git", "log", "--diff-filter=A", "-1", "--format=%H", "--", "result.json"],
-                             cwd=res.path, capture_output=True, text=True, timeout=30)
-        commit = out.stdout.strip() if out.returncode == 0 else ""
-    except (OSError, subprocess.SubprocessError):
-        commit = ""
+    store = res.path.parent.parent
+    commit = _added_commits(store).get(f"{res.path.parent.name}/{res.path.name}/result.json", "")
     if not commit:
-        return "not committed yet"
+        return NOT_COMMITTED
     if repo:
         return f"[{commit[:10]}]({repo}/tree/{commit})"
     return f"`{commit[:10]}`"
@@ -618,8 +649,12 @@ def _escape_md(text: str) -> str:
     return html.escape(text).replace("[", "\\[").replace("]", "\\]")
 
 
-def _direction(name: str) -> str:
-    """Which way a metric improves, from its name: losses and errors go down, accuracies up."""
+def _direction(name: str, tracked: dict[str, dict[str, str]] | None = None) -> str:
+    """Which way a metric improves: as ``[tool.journal.headlines]`` declares it, else from its
+    name (losses and errors go down, accuracies up); "" when neither says."""
+    better = (tracked or {}).get(name, {}).get("better")
+    if better is not None:
+        return "" if better == "neither" else better
     words = name.lower().replace("-", "_").split("_")
     if any(w in ("nll", "loss", "error", "err", "perplexity", "ppl", "mse", "bpc") for w in words):
         return "lower"
@@ -628,10 +663,20 @@ def _direction(name: str) -> str:
     return ""
 
 
+def _tracked_label(tracked: dict[str, dict[str, str]] | None, posts: list[Post | None], name: str,
+                   exp: str | None) -> str:
+    """A headline quantity's name in words: declared in ``[tool.journal.headlines]``, else as
+    the posts' labels (or its own name) say."""
+    label = (tracked or {}).get(name, {}).get("label")
+    return label if label is not None else name_label(posts, name, exp)
+
+
 def progress(posts: list[Post], plan: Plan, results: dict[str, Result],
-             charts_dir: Path, site: Engine | None = None) -> tuple[str, dict[str, Path]]:
+             charts_dir: Path, site: Engine | None = None,
+             tracked: dict[str, dict[str, str]] | None = None) -> tuple[str, dict[str, Path]]:
     """The Progress page: one panel per tracked quantity (a headline metric), with every week's
-    headline results for it in words, the best so far marked, and a chart across the weeks."""
+    headline results for it in words, the best so far marked, and a chart across the weeks.
+    ``tracked``: the quantities' labels and directions, as [tool.journal.headlines] declares them."""
     site = site or Material()
     slugs = {p.slug: p for p in posts}
     by_rel = {p.rel: p for p in posts}
@@ -643,10 +688,10 @@ def progress(posts: list[Post], plan: Plan, results: dict[str, Result],
             found = _headline(plan, results, run, ref)
             if found is None or not isinstance(numeric(found[0]), float):
                 continue
-            metric = name_label([post, by_rel.get(run.post)], ref.names[0], ref.exps[0])
+            metric = _tracked_label(tracked, [post, by_rel.get(run.post)], ref.names[0], ref.exps[0])
             panels.setdefault(metric, []).append(
                 (i, post, exp_label(by_rel, run, ref.exps[0]), float(numeric(found[0])), found[1],
-                 _direction(ref.names[0])))
+                 _direction(ref.names[0], tracked)))
     if not panels:
         return "No headline metrics yet: list some under `headline:` in a post's front matter.\n", {}
     from generator.charts import draw_progress

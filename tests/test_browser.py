@@ -402,6 +402,9 @@ def test_nothing_overflows_a_phone_screen(site, browser):
             page = phone.new_page()
             page.goto(browser.base_url + path, wait_until="load")
             assert page.evaluate(OVERFLOW) == [], path
+            # and with every box open: the provenance box's full record reads on a phone too
+            opened = page.evaluate("() => [...document.querySelectorAll('details')].map(d => d.open = true).length")
+            assert page.evaluate(OVERFLOW) == [], f"{path} with {opened} boxes open"
             page.close()
     finally:
         phone.close()

@@ -48,6 +48,12 @@ def _normalise(text: str) -> str:
     return re.sub(r"\| `[0-9a-f]{12}(\+dirty)?` \| (cache|this build) \|", "| `COMMIT` | SOURCE |", text)
 
 
+def _normalise_record(text: str) -> str:
+    """The full record's entries: key, date and duration vary from run to run."""
+    text = re.sub(r"key `[0-9a-f]{12}`", "key `KEY`", text)
+    return re.sub(r"run \d{4}-\d\d-\d\d on (\w+), took [\d.]+ (ms|s|min[^,]*),", r"run DATE on \1, took TOOK,", text)
+
+
 def _every(journal):
     journal.post("week-0", "base: {run: toy.square, params: {n: 3}}", "# Base\n\n{{ base.total }}\n",
                  date="2024-06-27")
@@ -60,7 +66,7 @@ def _every(journal):
 def test_golden_markdown_for_every_reference_kind(journal):
     _every(journal)
     journal.build()
-    got = _normalise((journal.root / "docs/blog/posts/week-1.md").read_text())
+    got = _normalise_record(_normalise((journal.root / "docs/blog/posts/week-1.md").read_text()))
     got = re.sub(r"\| `none` \|", "| `COMMIT` |", got)
     got = re.sub(r"\| `COMMIT` \| (cache|this build) \|", "| `COMMIT` | SOURCE |", got)
     if not GOLDEN.exists():  # writes the golden file for review, and fails
@@ -110,6 +116,44 @@ def test_progress_page_charts_headline_metrics(journal):
     assert re.search(r"week-2.*?<td>sq</td>\s*<td[^>]*><strong>14</strong>", total, re.S)
     home = (journal.root / "site/index.html").read_text()
     assert "sq, total <strong>14</strong>" in home and "sq, total <strong>5</strong>" in home
+
+
+def test_headlines_declared_once_name_and_direct_every_panel(journal):
+    journal.write("pyproject.toml", """
+        [tool.journal.headlines]
+        total = { label = "sum of squares, fewer is better", better = "lower" }
+        n = { better = "neither" }
+    """)
+    journal.post("week-1", "sq: {run: toy.square, params: {n: 3}}", "{{ sq.total }}\n",
+                 extra="headline: [sq.total, sq.n]\n")
+    journal.post("week-2", "sq: {run: toy.square, params: {n: 4}}", "{{ sq.total }}\n",
+                 date="2024-07-11", extra="headline: [sq.total, sq.n]\n")
+    journal.build()
+    progress = (journal.root / "site/progress/index.html").read_text()
+    assert re.findall(r"<h2[^>]*>([^<]+)", progress) == [
+        "sum of squares, fewer is better (lower is better)", "n"]
+    total, n = progress.split("<h2")[1:3]
+    # lower is better: week 1's 5 stays the best, week 2's 14 is not marked
+    assert re.search(r"<strong>5</strong> ★ best so far", total)
+    assert re.search(r"<strong>14</strong>\s*</td>", total)
+    assert "best so far" not in n   # neither way is better: nothing is marked
+    home = (journal.root / "site/index.html").read_text()
+    assert "sq, total <strong>14</strong>" in home   # the home page keeps the posts' own labels
+
+
+@pytest.mark.parametrize("table, key, expected", [
+    ('total = { better = "down" }', "tool.journal.headlines.total.better", "expected one of lower, higher"),
+    ('total = { label = "" }', "tool.journal.headlines.total.label", "expected words"),
+    ('total = { colour = "red" }', "tool.journal.headlines.total", "label and better only"),
+    ('total = "lower"', "tool.journal.headlines.total", "expected { label"),
+])
+def test_a_wrong_headline_declaration_is_an_error_before_anything_runs(journal, table, key, expected):
+    journal.write("pyproject.toml", f"[tool.journal.headlines]\n{table}\n")
+    journal.post("week-1", "sq: {run: toy.square}", "{{ sq.total }}\n", extra="headline: [sq.total]\n")
+    r = journal.cli("build")
+    assert r.returncode == 2, r.stderr
+    assert f"pyproject.toml:2: {key}" in r.stderr and expected in r.stderr
+    assert journal.calls() == []   # nothing ran
 
 
 def test_a_metric_that_goes_down_marks_the_best_so_far():
