@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.markup import escape as escape_markup
 
-from generator import backends, config
+from generator import backends, config, manifest
 from generator.errors import (
     ClaimFailed,
     CorruptStore,
@@ -25,6 +25,7 @@ from generator.errors import (
 from generator.execute import Executor, Outcome, Status
 from generator.lint import lint
 from generator.lock import LOCK_FILE
+from generator.notebook import is_notebook
 from generator.plan import Plan, Run, environment_problems, plan
 from generator.posts import Post, read_posts, select_posts
 from generator.progress import console, reporter
@@ -62,6 +63,7 @@ class Summary:
     failed: list[Outcome] = field(default_factory=list)
     site: Path | None = None
     pages: int = 0
+    fast: bool = False   # nothing changed since the last build: posts were not planned or rendered
 
 
 class Journal:
@@ -163,6 +165,10 @@ def build(root: Path, opts: Options = Options()) -> Summary:
     if opts.site:
         journal.site.require()   # a missing engine is said before anything runs
     backend_name, address = choose_backend(journal.root, opts)
+    started = manifest.now_ns()
+    fast = _replay(journal, opts)
+    if fast is not None:
+        return fast
     posts, the_plan = journal.read()
     scanned = check(posts, the_plan)
     tracked = {}
@@ -177,6 +183,7 @@ def build(root: Path, opts: Options = Options()) -> Summary:
     results, failures = {}, {}
     outcomes: list[Outcome] = []
     claims: list[Problem] = []   # checked claims that do not hold (kept going past)
+    notes: list[list] = []       # what the build said, for a later build that replays it
     with journal.store.lock(wait=opts.wait, on_wait=lambda who: console.print(
             f"waiting for the results store, in use by {who} ...")):
         journal.store.clean_staging()
@@ -250,8 +257,9 @@ def build(root: Path, opts: Options = Options()) -> Summary:
                 else:
                     failures[o.run.key] = o.error
                     summary.failed.append(o)
-        elif not opts.quiet:
-            console.print(f"all {len(the_plan.runs)} experiments are fresh: nothing to run")
+        else:
+            _say(notes, f"all {len(the_plan.runs)} experiments are fresh: nothing to run",
+                 quiet=opts.quiet, unless_quiet=True)
         if todo or not opts.frozen:
             # every post's experiment, not one per key: two posts may share a result. Also when
             # nothing ran: a post that reuses another's result must find it again once it is pinned
@@ -259,22 +267,37 @@ def build(root: Path, opts: Options = Options()) -> Summary:
         if summary.failed and not opts.keep_going:
             raise RunFailed(failure_report(summary.failed, journal.root))
         if opts.site:
-            _lint(posts, the_plan, scanned, results, strict=opts.strict_prose or opts.frozen)
+            for p in _lint(posts, the_plan, scanned, results, strict=opts.strict_prose or opts.frozen):
+                _say(notes, f"[yellow]warning:[/] {p}", markup=True, highlight=False)
             ran = frozenset(o.run.key for o in outcomes if o.status is Status.RAN)
             pages = render(posts, the_plan, scanned, results, failures, journal.charts,
                            quick=opts.quick, ran=ran, site=journal.site, keep_going=opts.keep_going)
             claims = [c for page in pages for c in page.failed_claims]
             progress_md, progress_files = progress(posts, the_plan, results, journal.charts, journal.site,
                                                     tracked)
-            write(pages, journal.generated, files=progress_files)
+            intended: dict = {}   # what each page and image in docs/ holds, for the record
+            write(pages, journal.generated, files=progress_files, intended=intended)
             notebooks = notebook_pages(posts, the_plan, results, journal.site)
             if notebooks or journal.site.notebooks(journal.root).exists():
-                write(notebooks, journal.site.notebooks(journal.root))
+                write(notebooks, journal.site.notebooks(journal.root), intended=intended)
             write([], journal.root / "docs" / ".generated", {"weeks.md": weeks(posts, the_plan, results, journal.site),
-                                                             "progress.md": progress_md})
+                                                             "progress.md": progress_md},
+                  intended=intended)
             summary.pages = len(pages)
             # under the lock: two builds (or serve's) never write docs/ and site/ at once
             summary.site = journal.site.build(journal.root, site_dir=opts.site_dir)
+            if not manifest.usable(opts):
+                pass
+            elif summary.failed or (claims and not opts.quick):
+                manifest.forget(journal.root)
+            else:
+                later = [[f"[yellow]warning:[/] {c} (with --quick results)", True, False, False, True]
+                         for c in claims]
+                manifest.record(journal.root, opts, journal.site.name, started,
+                                _read_elsewhere(journal, the_plan, results),
+                                [journal.generated, journal.site.notebooks(journal.root),
+                                 journal.root / "docs" / ".generated"], intended,
+                                manifest.Replay(notes + later, summary.cached, summary.pages))
     if opts.site:
         if claims and opts.quick:
             for c in claims:
@@ -346,14 +369,57 @@ def choose_backend(root: Path, opts: Options) -> tuple[str, str | None]:
     return name, address
 
 
-def _lint(posts: list[Post], the_plan: Plan, scanned: dict, results: dict, *, strict: bool) -> None:
-    """Hand-typed numbers that a parameter or result holds: warnings, or errors when strict."""
+def _lint(posts: list[Post], the_plan: Plan, scanned: dict, results: dict, *,
+          strict: bool) -> list[Problem]:
+    """Hand-typed numbers that a parameter or result holds: warnings (returned), or errors when strict."""
     problems = lint(posts, the_plan, scanned, results)
     if strict and problems:
         raise InputError(problems + [Problem("command line", None, None,
                                              "--strict-prose and --frozen refuse hand-typed numbers")])
-    for p in problems:
-        console.print(f"[yellow]warning:[/] {p}", markup=True, highlight=False)
+    return problems
+
+
+def _say(notes: list[list], text: str, *, markup: bool = True, highlight: bool = True,
+         quiet: bool = False, unless_quiet: bool = False) -> None:
+    """Print a line of the build's report and keep it for a fast build to say again."""
+    notes.append([text, markup, highlight, unless_quiet, False])
+    if not (quiet and unless_quiet):
+        console.print(text, markup=markup, highlight=highlight)
+
+
+def _replay(journal: Journal, opts: Options) -> Summary | None:
+    """The fast path: when nothing a build reads or wrote has changed since the last one
+    (see generator/manifest.py), say what it said and build the site from docs/ as it is."""
+    if not manifest.usable(opts):
+        return None
+    with journal.store.lock(wait=opts.wait, on_wait=lambda who: console.print(
+            f"waiting for the results store, in use by {who} ...")):
+        replay = manifest.check(journal.root, opts, journal.site.name)
+        if replay is None:
+            return None
+        said = [n for n in replay.notes if not (n[3] and opts.quiet)]
+        for text, markup, highlight, _, after in said:
+            if not after:   # the build's own lines; those after the site come after it
+                console.print(text, markup=markup, highlight=highlight)
+        site = journal.site.build(journal.root, site_dir=opts.site_dir)
+    for text, markup, highlight, _, after in said:
+        if after:
+            console.print(text, markup=markup, highlight=highlight)
+    return Summary(cached=replay.cached, site=site, pages=replay.pages, fast=True)
+
+
+def _read_elsewhere(journal: Journal, the_plan: Plan, results: dict) -> list[str]:
+    """Files a build read outside the folders the record walks: data files, notebooks,
+    and the files results read when they ran."""
+    out = set()
+    for run in the_plan.every_run():
+        out.update(str(journal.root / d) for d in run.inputs.get("data", {}))
+        if is_notebook(run.function):
+            out.add(str(journal.root / run.function))
+    for result in results.values():
+        for rel in (result.meta.get("reads") or {}) if result is not None else ():
+            out.add(str(Path(rel) if Path(rel).is_absolute() else journal.root / rel))
+    return sorted(out)
 
 
 def _execute(journal: Journal, runs: list[Run], opts: Options, posts: list[Post], backend_name: str,

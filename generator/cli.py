@@ -130,7 +130,7 @@ def build(obj: _Ctx, quick, rerun, rerun_all, jobs, keep_going, no_wait, quiet, 
                                    posts=tuple(posts)))
     console.print(f"built {s.pages} post{'s' * (s.pages != 1)} into {_shown(s.site)} in "
                   f"{time.perf_counter() - t0:.1f}s: {s.ran} experiment{'s' * (s.ran != 1)} ran, "
-                  f"{s.cached} from the cache")
+                  f"{s.cached} from the cache" + ("; no post changed since the last build" if s.fast else ""))
 
 
 @main.command("run")

@@ -557,10 +557,11 @@ def _first_paragraph_end(lines: list[str], start: int) -> int:
 # -- writing ----------------------------------------------------------------------
 
 def write(pages: list[Page], out_dir: Path, texts: dict[str, str] | None = None,
-          files: dict[str, Path] | None = None) -> int:
+          files: dict[str, Path] | None = None, intended: dict[str, bytes | Path] | None = None) -> int:
     """Make ``out_dir`` hold exactly these pages and assets; only changed files are rewritten.
 
-    Returns the number of files written."""
+    ``intended``, when given, gets each file's path and what it should hold (bytes, or the
+    file it is a copy of). Returns the number of files written."""
     want: dict[str, bytes | Path] = {}
     for page in pages:
         want[page.rel] = page.text.encode("utf-8")
@@ -569,6 +570,8 @@ def write(pages: list[Page], out_dir: Path, texts: dict[str, str] | None = None,
     for rel, text in (texts or {}).items():
         want[rel] = text.encode("utf-8")
     want.update(files or {})
+    if intended is not None:
+        intended.update((str(out_dir / rel), content) for rel, content in want.items())
     out_dir.mkdir(parents=True, exist_ok=True)
     written = 0
     for rel, content in want.items():
