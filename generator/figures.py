@@ -2,8 +2,14 @@
 
 A figure is drawn once with default colours. ``save_light_dark`` writes it as
 ``<name>.light.png`` and ``<name>.dark.png``: the dark copy recolours every
-background, text, spine, tick and near-black line to the slate palette, then
-puts the figure back as it was.
+background, text, spine, tick and near-black line to the slate palette, draws
+colour maps that start at white (``Blues``, ``Greys``) reversed so that empty
+cells are dark, then puts the figure back as it was.
+
+Every figure is saved at the same width (``WIDTH``; an experiment may keep its
+own), so a point of type is the same size on the page in every figure, and
+experiments draw with ``RC`` (the type scale, a default size and colour map)
+unless they set their own.
 """
 
 from __future__ import annotations
@@ -15,21 +21,21 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib.colors import to_rgba  # noqa: E402
+from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine  # noqa: E402
 
-from generator.handle import DARK, LIGHT  # noqa: E402
+from generator.handle import DARK, LIGHT, RC, TYPE_SCALE, WIDTH  # noqa: E402,F401
 
 DPI = 200  # 2x a 100-dpi screen: crisp on high-density displays
-WIDTH = 6.4  # inches: a figure or chart fills the post's text column at this width
-# One type scale for every chart and figure (points, at WIDTH): readable at the column's
-# width on a laptop and on a phone. An experiment can pass its own to ``run.figure``.
-TYPE_SCALE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "xtick.labelsize": 9,
-              "ytick.labelsize": 9, "legend.fontsize": 9, "figure.titlesize": 12,
-              "image.cmap": "viridis"}
 
 
 def style(**overrides):
     """A context in which matplotlib draws with the journal's type scale (and ``overrides``)."""
     return matplotlib.rc_context({**TYPE_SCALE, **overrides})
+
+
+def use_defaults() -> None:
+    """Make ``RC`` matplotlib's defaults in this process (a run's worker)."""
+    matplotlib.rcParams.update(RC)
 
 
 def _is_dark_ink(color) -> bool:
@@ -46,6 +52,14 @@ def _is_white(color) -> bool:
     except (ValueError, TypeError):
         return False
     return a > 0 and min(r, g, b) > 0.95
+
+
+def _starts_white(cmap) -> bool:
+    """A colour map whose low end is (near) white: on a dark page its empty cells glare."""
+    if cmap is None:
+        return False
+    r, g, b, _ = cmap(0.0)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.9
 
 
 def _restyle(fig, palette: dict[str, str]) -> list:
@@ -78,6 +92,10 @@ def _restyle(fig, palette: dict[str, str]) -> list:
             frame = legend.get_frame()
             setc(frame, "get_facecolor", "set_facecolor", palette["bg"])
             setc(frame, "get_edgecolor", "set_edgecolor", palette["grid"])
+        if palette is DARK:
+            for mappable in [*ax.images, *ax.collections]:
+                if _starts_white(getattr(mappable, "cmap", None)):
+                    setc(mappable, "get_cmap", "set_cmap", mappable.get_cmap().reversed())
         for coll in ax.collections:
             try:
                 edges = coll.get_edgecolor()
@@ -88,9 +106,21 @@ def _restyle(fig, palette: dict[str, str]) -> list:
     return undo
 
 
-def save_light_dark(fig, folder: Path, name: str) -> tuple[Path, Path]:
+def save_light_dark(fig, folder: Path, name: str, *, width: float | None = WIDTH) -> tuple[Path, Path]:
+    """Write ``fig`` light and dark; at ``width`` inches wide (its height scaled to match),
+    or as drawn when ``width`` is None."""
     import matplotlib.pyplot as plt
 
+    if width is not None:
+        w, h = fig.get_size_inches()
+        if abs(w - width) > 1e-6:
+            fig.set_size_inches(width, h * width / w)
+            # a layout made at the drawn size (tight_layout) no longer fits: lay it out again
+            if not isinstance(fig.get_layout_engine(), (ConstrainedLayoutEngine, TightLayoutEngine)):
+                try:
+                    fig.set_layout_engine("constrained")
+                except RuntimeError:  # colorbars made under another engine: keep it as it is
+                    pass
     folder.mkdir(parents=True, exist_ok=True)
     light = folder / f"{name}.light.png"
     dark = folder / f"{name}.dark.png"

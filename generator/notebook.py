@@ -552,7 +552,7 @@ def _setup() -> None:
 
     _RUN = RunHandle(spec["staging"], seed=spec["seed"], device=device, quick=spec["quick"],
                      root=root, on_progress=on_progress)
-    _RUN.seed_everything()
+    _RUN.begin()
     extra = [p for p in spec["writable"].split(os.pathsep) if p]
     home_cache = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
     _guard_writes([spec["staging"], spec["scratch"], "/dev/shm", home_cache, *extra,

@@ -188,7 +188,7 @@ def _run(job: Job, send) -> int:
         os.chdir(staging)  # relative writes land in the result folder
         handle = RunHandle(staging, seed=job.seed, device=device, quick=job.quick,
                            root=root, on_progress=on_progress)
-        handle.seed_everything()
+        handle.begin()
         notebook._RUN = handle  # generator.current_run() works in a function's helpers too
         start = time.perf_counter()
         returned = fn(handle, **job.params)
