@@ -6,13 +6,15 @@ The journal: the shipped one (a copy, as in bench_warm_rebuild.py) when every re
 fresh, else a generated one; with --many N, a generated journal of N posts x 3 cached
 experiments (as in bench_many_posts.py; --dir keeps and reuses it).
 
-Warm rebuilds, in interleaved rounds in this process (generator's memo caches cleared before each
-journal build, as in a fresh process):
+Each engine builds its own copy of the journal (a warm rebuild is one with the engine the
+last build used: the rendered docs differ a little between engines, so switching engines
+renders the posts again). Warm rebuilds, in interleaved rounds in this process (generator's
+memo caches cleared before each journal build, as in a fresh process):
   journal+material   generator.build.build(root, Options(engine="material"))  -> site-m/
   mkdocs alone       generator.site.build_site(root): mkdocs' build API       -> site-m/
-  journal+zensical   generator.build.build(root, Options(engine="zensical"))  -> site/
-  zensical alone     zensical.build("mkdocs.yml"), its public function, as the
-                     journal calls it                                         -> site/
+  journal+zensical   generator.build.build(twin, Options(engine="zensical"))  -> site/
+  zensical alone     zensical.build("mkdocs.yml") in the twin, its public function, as
+                     the journal calls it                                     -> site/
 (Zensical writes only where mkdocs.yml says, or through a copy; mkdocs takes any folder.)
 With --cli the same four as fresh interpreters: `journal build -q [--engine zensical]`,
 `mkdocs build -q`, `zensical build --strict`.
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -64,51 +67,50 @@ def journal_root(args) -> tuple[Path, str, bool]:
     return (root, "shipped", False) if root else (generated_journal(8), "8 generated posts", False)
 
 
-def rebuilds(root: Path, repeat: int, cli: bool) -> dict[str, list[float]]:
+def rebuilds(root: Path, twin: Path, repeat: int, cli: bool) -> dict[str, list[float]]:
     import zensical
 
     from generator.build import Options, build
     from generator.site.zensical import _call
 
 
-    def journal(engine: str, site_dir: Path | None = None):
+    def journal(where: Path, engine: str, site_dir: Path | None = None):
         def run() -> None:
             c.clear_generator_caches()
-            s = build(root, Options(quiet=True, engine=engine, site_dir=site_dir))
+            s = build(where, Options(quiet=True, engine=engine, site_dir=site_dir))
             if s.ran:
                 raise SystemExit(f"a warm build ran {s.ran} experiments: the store was not warm")
         return run
 
     def zensical_alone() -> None:
         cwd = os.getcwd()
-        os.chdir(root)
+        os.chdir(twin)
         try:
-            _call(zensical.build, str(root / "mkdocs.yml"), {"clean": False, "strict": True})
+            _call(zensical.build, str(twin / "mkdocs.yml"), {"clean": False, "strict": True})
         finally:
             os.chdir(cwd)
 
     def zensical_cli() -> None:
         subprocess.run([sys.executable, "-m", "zensical", "build", "--strict"],
-                       cwd=root, check=True, capture_output=True)
+                       cwd=twin, check=True, capture_output=True)
 
     if cli:
         sides = {"journal+material": lambda: c.cli(root, "build", "-q", "--site-dir", str(root / "site-m")),
                  "mkdocs alone": lambda: c.mkdocs_cli(root, "site-m"),
-                 "journal+zensical": lambda: c.cli(root, "build", "-q", "--engine", "zensical"),
+                 "journal+zensical": lambda: c.cli(twin, "build", "-q", "--engine", "zensical"),
                  "zensical alone": zensical_cli}
     else:
-        sides = {"journal+material": journal("material", root / "site-m"),
+        sides = {"journal+material": journal(root, "material", root / "site-m"),
                  "mkdocs alone": build_site_of(root),
-                 "journal+zensical": journal("zensical"),
+                 "journal+zensical": journal(twin, "zensical"),
                  "zensical alone": zensical_alone}
     return _rounds(sides, repeat, label="subprocess" if cli else "in-process")
 
 
 def _rounds(sides: dict, repeat: int, label: str) -> dict[str, list[float]]:
     """Interleaved rounds of two pairs, (journal+material, mkdocs alone) and (journal+zensical,
-    zensical alone), the pairs' order swapped every round. Within a pair the journal goes
-    first: the rendered docs differ a little between engines (the Progress page's image
-    links), so an engine alone must build what the journal just rendered for it."""
+    zensical alone): the pairs' order, and the order within each pair, swapped every round
+    (each engine has its own copy of the journal, so either side may go first)."""
     pairs = [("journal+material", "mkdocs alone"), ("journal+zensical", "zensical alone")]
     for pair in pairs:                       # warm-up, untimed
         for name in pair:
@@ -116,7 +118,7 @@ def _rounds(sides: dict, repeat: int, label: str) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {n: [] for pair in pairs for n in pair}
     for r in range(repeat):
         for pair in (pairs if r % 2 == 0 else pairs[::-1]):
-            for name in pair:
+            for name in (pair if r % 2 == 0 else pair[::-1]):
                 times[name].append(c.timed(sides[name]))
         shown = "  ".join(f"{n} {t[-1]:.3f}s" for n, t in times.items())
         print(f"  {label} round {r + 1}/{repeat}: {shown}  (load {os.getloadavg()[0]:.2f})", flush=True)
@@ -155,13 +157,14 @@ def serve_latency(root: Path, engine: str, rounds: int) -> dict[str, list[float]
 
     post = sorted((root / "posts").glob("*.md"))[0]
     slug = post.stem
-    pages = list((root / "site" / "blog").rglob(f"{slug}/index.html"))
+    site = next(s for s in (root / "site", root / "site-m") if s.is_dir())
+    pages = list((site / "blog").rglob(f"{slug}/index.html"))
     if not pages:
         raise SystemExit(f"no built page for {slug}")
     mount = site_engine(engine).site_path(root)
     port = _free_port()
     base = f"http://127.0.0.1:{port}{mount}"
-    url = base + pages[0].parent.relative_to(root / "site").as_posix() + "/"
+    url = base + pages[0].parent.relative_to(site).as_posix() + "/"
     server = subprocess.Popen([sys.executable, "-m", "generator", "-C", str(root), "serve", "--port",
                                str(port), "--engine", engine], cwd=c.REPO,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -216,18 +219,21 @@ def main() -> None:
     repeat = args.repeat or (3 if args.quick else 7)
     c.header("site engines: Material for MkDocs and Zensical")
     root, kind, keep = journal_root(args)
+    twin = root.with_name(root.name + "-zensical")
+    shutil.rmtree(twin, ignore_errors=True)
+    shutil.copytree(root, twin, symlinks=True)
     try:
         from generator.build import Options, build
 
-        for engine, site_dir in (("material", root / "site-m"), ("zensical", None)):
+        for where, engine, site_dir in ((root, "material", root / "site-m"), (twin, "zensical", None)):
             t0 = time.perf_counter()
-            s = build(root, Options(quiet=True, engine=engine, site_dir=site_dir))
+            s = build(where, Options(quiet=True, engine=engine, site_dir=site_dir))
             print(f"first build with {engine}: {time.perf_counter() - t0:.2f}s, {s.pages} pages, "
                   f"{s.cached} cached, {s.ran} ran", flush=True)
-        results = [("in-process", rebuilds(root, repeat, cli=False))]
+        results = [("in-process", rebuilds(root, twin, repeat, cli=False))]
         if args.cli:
-            results.append(("subprocess", rebuilds(root, repeat, cli=True)))
-        serve = {e: serve_latency(root, e, repeat) for e in ("material", "zensical")} \
+            results.append(("subprocess", rebuilds(root, twin, repeat, cli=True)))
+        serve = {e: serve_latency(w, e, repeat) for w, e in ((root, "material"), (twin, "zensical"))} \
             if args.serve else {}
         target = ZENSICAL_MANY if args.many else ZENSICAL_SHIPPED
         print(f"\njournal: {kind}, {s.pages} posts, {s.cached} results")
@@ -247,6 +253,7 @@ def main() -> None:
             print(f"  page updated {c.spread(t['page'])}  target < {SERVE_TARGET_S}s: "
                   f"{'MET' if m < SERVE_TARGET_S else 'MISSED'}")
     finally:
+        shutil.rmtree(twin, ignore_errors=True)
         if keep:
             print(f"kept {root}")
         else:
