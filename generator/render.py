@@ -694,29 +694,32 @@ def progress(posts: list[Post], plan: Plan, results: dict[str, Result],
             metric = _tracked_label(tracked, [post, by_rel.get(run.post)], ref.names[0], ref.exps[0])
             panels.setdefault(metric, []).append(
                 (i, post, exp_label(by_rel, run, ref.exps[0]), float(numeric(found[0])), found[1],
-                 _direction(ref.names[0], tracked)))
+                 _direction(ref.names[0], tracked),
+                 name_label([post, by_rel.get(run.post)], ref.names[0], ref.exps[0])))
     if not panels:
         return "No headline metrics yet: list some under `headline:` in a post's front matter.\n", {}
     from generator.charts import draw_progress
 
     out, files = [], {}
     for metric, points in panels.items():
-        direction = points[0][5]
+        direction, short = points[0][5], points[0][6]
         better = {"lower": min, "higher": max}.get(direction)
-        title = metric + (f" ({direction} is better)" if direction else "")
+        hint = f" ({direction} is better)" if direction else ""
+        title = metric + hint
         out += [f"## {escape.inline(title)}", "", "| week | result | value |", "|---|---|---:|"]
         best = None
-        for _week, post, exp, value, text, _ in points:
+        for _week, post, exp, value, text, *_ in points:
             is_best = better is not None and (best is None or better(best, value) == value)
             best = value if is_best else best
             week = str(post.meta.get("title") or post.slug).split(":")[0]
             mark = " ★ best so far" if is_best else ""
+            week = week.replace(" ", "\u00a0")  # "Week 12" stays on one line on a phone
             out.append(f"| [{_escape_md(week)}]({site.post_link(post.slug)}) | {escape.inline(exp)} "
                        f"| **{escape.inline(text)}**{mark} |")
         spec = {"v": CHART_VERSION, "weeks": [str(p.meta.get("title") or p.slug).split(":")[0]
                                               for p in weeks],
-                "points": [(i, exp, value) for i, _, exp, value, _, _ in points],
-                "ylabel": title, "direction": direction}
+                "points": [(i, exp, value) for i, _, exp, value, *_ in points],
+                "ylabel": short + hint, "direction": direction}   # the heading has the long label
         digest = "progress-" + hashlib.sha256(canonical(spec).encode()).hexdigest()[:16]
         light, dark = draw_progress(spec, charts_dir, digest)
         files.update({f"assets/{digest}.light.png": light, f"assets/{digest}.dark.png": dark})
