@@ -285,6 +285,8 @@ def show(obj: _Ctx, names):
     the experiment's own post may drop the slug (deep_bn.dev_nll)."""
     from generator.build import Journal
     from generator.render import fmt_number
+    from generator.stats import Spread, fmt_spread, numeric
+    from generator.store import State
 
     journal = Journal(obj.root)
     posts, the_plan = journal.read()
@@ -296,14 +298,30 @@ def show(obj: _Ctx, names):
                 continue
             shown += 1
             qualified = f"{slugs[rel]}/{name}"   # what another post writes; its own post writes `name`
-            out.print(f"[bold]{qualified}[/]  {run.function}  [dim]{run.short}[/]  "
+            replicas = the_plan.replicas(run)
+            seeds = f"  {len(replicas)} seeds: {', '.join(str(r.seed) for r in replicas)}" if run.seeds else ""
+            out.print(f"[bold]{qualified}[/]  {run.function}  [dim]{run.short}[/]{seeds}  "
                       f"[dim](in {rel} itself: {name}.…)[/]", highlight=False)
-            result = journal.store.load(run)
-            if result is None:
-                out.print("  no result yet: `journal build` runs it")
-                continue
+            found = []   # the stored result of each seed: fresh, or standing in a pinned post
+            for r in replicas:
+                state, _, result = journal.store.state(r)
+                if state in (State.FRESH, State.FROZEN) and result is not None:
+                    found.append(result)
+            if len(found) < len(replicas):
+                missing = len(replicas) - len(found)
+                out.print(f"  no result yet{f' for {missing} of its seeds' if run.seeds else ''}: "
+                          "`journal build` runs it", highlight=False)
+                if not found:
+                    continue
+            result = found[0]
             for key, value in result.metrics.items():
-                out.print(f"  metric    {qualified}.{key} = {fmt_number(value)}", markup=False)
+                values = [res.metrics.get(key) for res in found]
+                numbers = [numeric(v) for v in values]
+                if len(found) > 1 and all(isinstance(n, float) for n in numbers):
+                    text = f"{fmt_spread(Spread(tuple(numbers)))}  (mean ± sd over {len(found)} seeds)"
+                else:
+                    text = fmt_number(value)
+                out.print(f"  metric    {qualified}.{key} = {text}", markup=False)
             for key, points in result.series.items():
                 out.print(f"  series    {qualified}.{key} ({len(points)} points)", markup=False)
             for fig in result.figures:

@@ -185,6 +185,22 @@ def test_show_lists_the_names_a_post_can_use(journal):
     assert journal.cli("show", "nope").returncode == 2
 
 
+def test_show_gives_every_seed_and_a_pinned_posts_results(journal):
+    journal.write("experiments/noisy.py", """
+        def draw(run, *, n: int = 3):
+            return {"value": run.seed % 7, "n": n}
+    """)
+    journal.post("week-1", "x: {run: noisy.draw, seed: 1, seeds: 3}", "{{ x.value }}\n",
+                 extra="freeze: true\n")
+    journal.build()
+    r = journal.cli("show", "x")
+    assert "3 seeds: 1, 2, 3" in r.stdout
+    assert "metric    week-1/x.value = 2.0 ± 1.0  (mean ± sd over 3 seeds)" in r.stdout
+    journal.write("experiments/noisy.py", (journal.root / "experiments/noisy.py").read_text() + "\nX = 1\n")
+    r = journal.cli("show", "x")   # the code moved on; the pinned post's results stand
+    assert "no result yet" not in r.stdout and "over 3 seeds" in r.stdout
+
+
 def test_status_filters_by_post_and_aligns_long_names(journal):
     journal.post("week-1", "sq: {run: toy.square}", "{{ sq.total }}\n")
     journal.post("week-2", "a_rather_long_experiment_name: {run: toy.square, params: {n: 3}}\n"
