@@ -51,6 +51,7 @@ class Options:
     quiet: bool = False
     site_dir: Path | None = None
     engine: str | None = None    # the site engine (default: material)
+    preview: str | None = None   # journal serve: "quick" or "full" preview (see Engine.preview)
     backend: str | None = None   # where experiments run (default: [tool.journal] backend, else local)
     address: str | None = None   # the Ray cluster (default: [tool.journal] address)
     posts: tuple[str, ...] = ()  # run only these posts' stale experiments (path, file name or slug)
@@ -285,7 +286,7 @@ def build(root: Path, opts: Options = Options()) -> Summary:
                   intended=intended)
             summary.pages = len(pages)
             # under the lock: two builds (or serve's) never write docs/ and site/ at once
-            summary.site = journal.site.build(journal.root, site_dir=opts.site_dir)
+            summary.site = _site(journal, opts)
             if not manifest.usable(opts):
                 pass
             elif summary.failed or (claims and not opts.quick):
@@ -401,11 +402,18 @@ def _replay(journal: Journal, opts: Options) -> Summary | None:
         for text, markup, highlight, _, after in said:
             if not after:   # the build's own lines; those after the site come after it
                 console.print(text, markup=markup, highlight=highlight)
-        site = journal.site.build(journal.root, site_dir=opts.site_dir)
+        site = _site(journal, opts)
     for text, markup, highlight, _, after in said:
         if after:
             console.print(text, markup=markup, highlight=highlight)
     return Summary(cached=replay.cached, site=site, pages=replay.pages, fast=True)
+
+
+def _site(journal: Journal, opts: Options) -> Path:
+    """Build the site from docs/: where the options say, or journal serve's preview."""
+    if opts.preview:
+        return journal.site.preview(journal.root, quick=opts.preview == "quick")
+    return journal.site.build(journal.root, site_dir=opts.site_dir)
 
 
 def _read_elsewhere(journal: Journal, the_plan: Plan, results: dict) -> list[str]:

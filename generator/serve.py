@@ -44,6 +44,7 @@ HOST = "127.0.0.1"
 GENERATED = (".generated",)  # folders of docs/ that builds write, besides the engine's posts folder
 RELOAD = "livereload/"        # under the site's path, long-polled by every page: answers the epoch once it changes
 POLL_S = 0.1                  # how often the watcher looks at the sources
+SETTLE_S = 1.0                # quiet time after a quick (partial) preview before the full one
 WAIT_S = 30                   # how long one long poll waits before answering "no change"
 _BODY = re.compile(rb"<body[^>]*>")
 _END = re.compile(rb"</body>", re.I)
@@ -216,8 +217,8 @@ class PreviewServer(http.server.ThreadingHTTPServer):
 class _Watcher:
     """Polls the journal's sources; calls ``changed`` after each edit (also while it runs)."""
 
-    def __init__(self, paths: list[Path], skip: list[Path], changed) -> None:
-        self.paths, self.skip, self.changed = paths, set(skip), changed
+    def __init__(self, paths: list[Path], skip: list[Path], changed, idle=lambda: None) -> None:
+        self.paths, self.skip, self.changed, self.idle = paths, set(skip), changed, idle
         self.stopped = threading.Event()
         self._last = self.snapshot()
 
@@ -247,6 +248,8 @@ class _Watcher:
             if now != self._last:
                 self._last = now
                 self.changed()
+            else:
+                self.idle()
 
     def start(self) -> None:
         self.thread = threading.Thread(target=self.run, name="journal-serve-watcher", daemon=True)
@@ -287,6 +290,8 @@ class Preview:
         self._state = threading.Lock()      # guards _runner and _pending
         self._runner: threading.Thread | None = None
         self._pending = False               # an edit arrived while experiments ran
+        self._unsettled = 0.0               # when a quick preview left other pages as they were
+        self._copied: dict[str, tuple] = {} # the last published build: file -> its signature in the preview
 
     @property
     def url(self) -> str:
@@ -305,8 +310,20 @@ class Preview:
                 self._pending = True
                 console.print("[dim]experiments are running; this edit is built when they finish[/]")
                 return
-        if self._build(frozen=True) is Outcome.STALE:
+        if self._build(frozen=True, preview="quick") is Outcome.STALE:
             self._start_runner()
+
+    def idle(self) -> None:
+        """Called by the watcher when nothing changed: after a quick preview that may have left
+        other pages (the blog's index, navigation) as they were, build the full site once the
+        edits pause, and serve it without reloading open pages."""
+        if not self._unsettled or time.monotonic() - self._unsettled < SETTLE_S:
+            return
+        with self._state:
+            if self._runner is not None:
+                return
+        self._unsettled = 0.0
+        self._build(frozen=True, preview="full", say=False)
 
     def _start_runner(self) -> None:
         with self._state:
@@ -327,15 +344,14 @@ class Preview:
                     return
                 self._pending = False
 
-    def _build(self, *, frozen: bool) -> Outcome:
+    def _build(self, *, frozen: bool, preview: str = "full", say: bool = True) -> Outcome:
         from generator.build import Options, build
 
         with self._building:
-            site = self._new_site_dir()
             t0 = time.perf_counter()
             try:
                 summary = build(self.root, Options(frozen=frozen, keep_going=not frozen, quiet=frozen,
-                                                   wait=not frozen, site_dir=site,
+                                                   wait=not frozen, preview=preview,
                                                    engine=self.engine.name))
             except StaleResults as e:
                 stale = [line.strip() for line in str(e).splitlines() if line.startswith("  ")]
@@ -350,8 +366,9 @@ class Preview:
                 self._report("info", f"{e}\nThe preview rebuilds on your next edit.")
                 return Outcome.BUSY
             except RunFailed as e:  # with keep_going the site is built, with warning boxes
-                if (site / "index.html").is_file():
-                    self._publish(site)
+                work = self.engine.preview_dir(self.root)
+                if (work / "index.html").is_file():
+                    self._publish(self._copy(work))
                 self._report("error", str(e))
                 return Outcome.FAILED
             except JournalError as e:
@@ -361,17 +378,44 @@ class Preview:
                 traceback.print_exc()
                 self._report("error", f"internal error: {type(e).__name__}: {e}")
                 return Outcome.FAILED
-            self._publish(site)
+            self._publish(self._copy(summary.site))
             self.banner.clear()
+            if preview == "quick" and self.engine.partial_previews:
+                self._unsettled = time.monotonic()
             ran = f", {summary.ran} experiment{'s' * (summary.ran != 1)} ran" if summary.ran else ""
-            console.print(f"[green]rebuilt[/] {summary.pages} post{'s' * (summary.pages != 1)} in "
-                          f"{time.perf_counter() - t0:.2f}s{ran}")
+            if say:
+                console.print(f"[green]rebuilt[/] {summary.pages} post{'s' * (summary.pages != 1)} in "
+                              f"{time.perf_counter() - t0:.2f}s{ran}")
             return Outcome.BUILT
 
     # -- site folders ----------------------------------------------------------
     def _new_site_dir(self) -> Path:
         self._count += 1
         return self.tmp / f"site-{self._count}"
+
+    def _copy(self, work: Path) -> Path:
+        """A new folder holding what the engine built into ``work``: each file that did not
+        change since the build served now is a hard link to that one's copy (served folders
+        are never written again), the others are copied."""
+        site = self._new_site_dir()
+        served = self.current.resolve()
+        copied: dict[str, tuple] = {}
+        for folder, _dirs, files in os.walk(work):
+            rel_dir = os.path.relpath(folder, work)
+            (site / rel_dir).mkdir(parents=True, exist_ok=True)
+            for name in files:
+                rel = os.path.normpath(os.path.join(rel_dir, name))
+                st = os.stat(os.path.join(folder, name))
+                copied[rel] = sig = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+                if self._copied.get(rel) == sig:
+                    try:
+                        os.link(served / rel, site / rel)
+                        continue
+                    except OSError:
+                        pass
+                shutil.copy2(os.path.join(folder, name), site / rel)
+        self._copied = copied
+        return site
 
     def _point(self, site: Path) -> None:
         link = self.tmp / "current.new"
@@ -410,7 +454,7 @@ class Preview:
         paths = [self.root / rel for rel in ("posts", "experiments", "docs", "mkdocs.yml", "pyproject.toml")]
         paths = [p for p in paths if p.exists()]
         skip = [self.engine.generated(self.root), *(self.root / "docs" / g for g in GENERATED)]
-        self.watcher = _Watcher(paths, skip, self.edited)
+        self.watcher = _Watcher(paths, skip, self.edited, self.idle)
         self.watcher.start()
         return paths
 

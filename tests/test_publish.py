@@ -337,6 +337,8 @@ def test_serve_rerenders_edits_shows_errors_and_keeps_running(tiny, tmp_path):
         _wait_for(page, lambda t: "Second draft: the total is 14" in t, 15, server)
         print(f"prose edit visible after {time.monotonic() - t0:.2f}s")
         assert results(journal) == before                    # prose: nothing ran
+        # the quick rebuild redid the post's page; the full one after it, the blog's index too
+        _wait_for(f"{base}/journal/blog/", lambda t: "Second draft" in t, 30, server)
 
         post.write_text(post.read_text().replace("{{ sq.total }}", "{{ sq.totl }}"))
         text = _wait_for(page, lambda t: 'id="journal-banner"' in t, 15, server)

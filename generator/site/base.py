@@ -14,6 +14,7 @@ from generator.errors import InputError, Problem
 
 # Hosts and owners that stand for "not set yet": example.com and its kin are reserved for
 # examples (RFC 2606); the shipped mkdocs.yml's site is example.github.io.
+PREVIEW_DIR = ".journal/preview"   # journal serve's builds, one folder per engine
 _PLACEHOLDER_HOSTS = ("example.com", "example.org", "example.net", "example.github.io")
 
 
@@ -29,6 +30,8 @@ class Engine(ABC):
     notebooks_dir = "blog/notebooks"    # published notebooks, relative to docs/
     posts_url = "blog"                  # where the built site serves the files beside them
                                         # (Material's blog drops the posts/ folder)
+
+    partial_previews = False            # a quick preview may leave other pages as they were
 
     # -- where things go ----------------------------------------------------------
     def generated(self, root: Path) -> Path:
@@ -84,6 +87,17 @@ class Engine(ABC):
     @abstractmethod
     def build(self, root: Path, *, site_dir: Path | None = None, strict: bool = True) -> Path:
         """Build the site from docs/; return the folder it was written to."""
+
+    def preview_dir(self, root: Path) -> Path:
+        """The folder ``journal serve``'s builds go to: the engine's own, kept between builds
+        (serve publishes copies of it, so it is never read while a build writes it)."""
+        return root / PREVIEW_DIR / self.name
+
+    def preview(self, root: Path, *, quick: bool) -> Path:
+        """Build the site into :meth:`preview_dir` for ``journal serve``; ``quick``: as fast as
+        the engine can, rebuilding only what changed if it knows how (other pages may be
+        left as they were until the next full preview). Returns the folder."""
+        return self.build(root, site_dir=self.preview_dir(root))
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):   # libyaml when present: 10x faster

@@ -11,6 +11,7 @@ from generator.site.base import Engine
 
 class Material(Engine):
     name = "material"
+    partial_previews = True     # mkdocs' dirty build: pages whose Markdown did not change are kept
 
     def figure(self, base: str, alt: str, caption: str) -> str:
         alt = html.escape(alt.replace("]", ")").replace("[", "("))
@@ -42,6 +43,16 @@ class Material(Engine):
         from generator.site.mkdocs import build_site
 
         return build_site(root, site_dir=site_dir, strict=strict)
+
+    def preview(self, root: Path, *, quick: bool) -> Path:
+        # mkdocs' dirty build (its public `build(config, dirty=True)`, what `mkdocs serve
+        # --dirty` does) rebuilds only the pages whose Markdown is newer than their HTML.
+        # It is never strict: mkdocs warns that it is dirty. A full preview follows it
+        from generator.site.mkdocs import build_site
+
+        folder = self.preview_dir(root)
+        quick = quick and (folder / "index.html").is_file()
+        return build_site(root, site_dir=folder, strict=not quick, dirty=quick)
 
 
 def _indent(text: str) -> str:

@@ -84,7 +84,8 @@ def load(root: Path, config_file: str = "mkdocs.yml", **overrides):
 
 
 def build_site(root: Path, *, site_dir: Path | None = None, config_file: str = "mkdocs.yml",
-               strict: bool = True) -> Path:
+               strict: bool = True, dirty: bool = False) -> Path:
+    """Build with mkdocs; ``dirty``: only the pages whose source is newer than their output."""
     from mkdocs.commands.build import build
     from mkdocs.exceptions import Abort, MkDocsException
 
@@ -98,11 +99,11 @@ def build_site(root: Path, *, site_dir: Path | None = None, config_file: str = "
     log = logging.getLogger("mkdocs")
     collect = _Collect()
     log.addHandler(collect)
-    config.plugins.on_startup(command="build", dirty=False)
+    config.plugins.on_startup(command="build", dirty=dirty)
     cwd = os.getcwd()
     os.chdir(root)  # snippets and plugins resolve paths from the working directory
     try:
-        build(config)
+        build(config, dirty=dirty)
     except (Abort, MkDocsException, OSError) as e:
         detail = "\n".join(collect.messages[-20:])
         raise SiteError(f"mkdocs could not build the site: {e}\n{detail}".rstrip()) from None

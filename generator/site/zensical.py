@@ -88,20 +88,41 @@ class Zensical(Material):
             # Zensical writes only inside the project's folder, and rebuilds fastest into the
             # folder (and from the config file) it built last time: other targets are built in
             # one work folder, from one config, and copied (a fresh target is never half-written)
-            work = root / WORK_DIR
-            config = root / WORK_CONFIG
-            config.write_text(yaml.safe_dump({"INHERIT": "mkdocs.yml",
-                                              "site_dir": WORK_DIR}), encoding="utf-8")
-            try:
-                _build(zensical, root, config, strict)
-            finally:
-                config.unlink(missing_ok=True)
+            work = _build_into(zensical, root, WORK_DIR, strict)
             if target.exists():
                 shutil.rmtree(target)
             shutil.copytree(work, target)
-        for feature in missing_features(settings, target):
-            console.print(f"[yellow]warning:[/] zensical: {feature}", markup=True, highlight=False)
+        _warn(settings, target)
         return target
+
+    def preview(self, root: Path, *, quick: bool) -> Path:
+        # Zensical keeps what it built in memory and rebuilds only what changed when it builds
+        # into the folder it built last time: journal serve always builds into its own
+        self.require()
+        import zensical
+
+        root = root.resolve()
+        folder = _build_into(zensical, root, self.preview_dir(root).relative_to(root).as_posix(),
+                             strict=True)
+        if not quick:
+            _warn(_settings(root), folder)
+        return folder
+
+
+def _build_into(zensical, root: Path, folder: str, strict: bool) -> Path:
+    """Build into ``folder`` (relative to the journal), from a config that inherits mkdocs.yml."""
+    config = root / WORK_CONFIG
+    config.write_text(yaml.safe_dump({"INHERIT": "mkdocs.yml", "site_dir": folder}), encoding="utf-8")
+    try:
+        _build(zensical, root, config, strict)
+    finally:
+        config.unlink(missing_ok=True)
+    return root / folder
+
+
+def _warn(settings: dict, site: Path) -> None:
+    for feature in missing_features(settings, site):
+        console.print(f"[yellow]warning:[/] zensical: {feature}", markup=True, highlight=False)
 
 
 def _build(zensical, root: Path, config: Path, strict: bool) -> None:
