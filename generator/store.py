@@ -184,7 +184,15 @@ class Store:
         return out
 
     def state(self, run: Run, *, check_files: bool = False) -> tuple[State, list[str], Result | None]:
-        """Fresh, stale, missing, corrupt or (in a pinned post) frozen, with the reasons."""
+        """Fresh, stale, missing, corrupt or (in a pinned post) frozen, with the reasons.
+
+        A pinned post keeps the result it was last built with (the index's), even when another
+        post has since run the same experiment with newer code: a finished week's numbers
+        change only when the week itself is re-run."""
+        if run.pinned:
+            kept = self.previous(run)
+            if kept is not None and kept.key != run.key and self.declared_as(kept, run):
+                return self._frozen(kept, explain(kept.meta.get("inputs", {}), run.inputs), check_files)
         try:
             result = self.load(run)
         except CorruptStore as e:

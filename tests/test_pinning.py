@@ -72,6 +72,23 @@ def test_a_post_that_reused_a_result_keeps_it_when_pinned(journal):
     assert "First 30." in journal.html("week-1") and "Again 6." in journal.html("week-2")
 
 
+def test_a_pinned_post_keeps_its_result_when_another_post_reruns_the_same_experiment(journal):
+    journal.write("experiments/shared.py", SHARED)
+    journal.write("experiments/reader.py", READER)
+    journal.post("week-1", "a: {run: reader.uses}", "Old {{ a.y }}.\n", extra="freeze: true\n")
+    journal.post("week-2", "c: {run: reader.uses}", "New {{ c.y }}.\n", date="2024-07-11")
+    assert journal.build().ran == 1                      # one result, shared
+    journal.write("experiments/shared.py", SHARED.replace("FACTOR = 2", "FACTOR = 10"))
+    assert journal.build().ran == 1                      # week 2 runs with the new code...
+    assert "New 30." in journal.html("week-2")
+    assert "Old 6." in journal.html("week-1")            # ...and finished week 1 keeps its number
+    assert _states(journal) == {"posts/week-1.md:a": "frozen", "posts/week-2.md:c": "fresh"}
+    assert journal.build().ran == 0 and "Old 6." in journal.html("week-1")
+    journal.build(rerun=("week-1/a",))                   # re-running the week itself moves it on
+    assert "Old 30." in journal.html("week-1")
+    assert _states(journal)["posts/week-1.md:a"] == "fresh"
+
+
 def test_changing_a_pinned_experiments_declaration_runs_it(journal):
     old, _ = _two_weeks(journal)
     journal.write("experiments/shared.py", SHARED.replace("FACTOR = 2", "FACTOR = 10"))
