@@ -607,15 +607,16 @@ def weeks(posts: list[Post], plan: Plan, results: dict[str, Result], site: Engin
             continue
         title = str(post.meta.get("title") or _first_heading(post.body) or post.slug)
         line = f"- [{_escape_md(title)}]({site.post_link(post.slug)})"
-        values = []
+        grouped: dict[str, list[str]] = {}   # an experiment's headline metrics together
         for ref in _headline_refs(post):
             run, err = _lookup(post, plan, slugs, ref.exps[0])
             value = _headline(plan, results, run, ref)
             if value is None:
                 continue
-            label = f"{exp_label(by_rel, run, ref.exps[0])}, " \
-                    f"{name_label([post, by_rel.get(run.post)], ref.names[0], ref.exps[0])}"
-            values.append(f"{escape.inline(label)} **{escape.inline(value[1])}**")
+            metric = name_label([post, by_rel.get(run.post)], ref.names[0], ref.exps[0])
+            grouped.setdefault(exp_label(by_rel, run, ref.exps[0]), []).append(
+                f"{escape.inline(metric)} **{escape.inline(value[1])}**")
+        values = [f"{escape.inline(exp)}: {', '.join(metrics)}" for exp, metrics in grouped.items()]
         if post.meta.get("description"):
             line += f"  \n  {_escape_md(str(post.meta['description']))}"
         if values:

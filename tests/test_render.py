@@ -115,7 +115,8 @@ def test_progress_page_charts_headline_metrics(journal):
     assert re.search(r"week-1.*?<td>sq</td>\s*<td[^>]*><strong>5</strong>", total, re.S)
     assert re.search(r"week-2.*?<td>sq</td>\s*<td[^>]*><strong>14</strong>", total, re.S)
     home = (journal.root / "site/index.html").read_text()
-    assert "sq, total <strong>14</strong>" in home and "sq, total <strong>5</strong>" in home
+    assert "sq: total <strong>14</strong>, n <strong>4</strong>" in home   # one experiment's together
+    assert "sq: total <strong>5</strong>" in home
 
 
 def test_headlines_declared_once_name_and_direct_every_panel(journal):
@@ -138,7 +139,7 @@ def test_headlines_declared_once_name_and_direct_every_panel(journal):
     assert re.search(r"<strong>14</strong>\s*</td>", total)
     assert "best so far" not in n   # neither way is better: nothing is marked
     home = (journal.root / "site/index.html").read_text()
-    assert "sq, total <strong>14</strong>" in home   # the home page keeps the posts' own labels
+    assert "sq: total <strong>14</strong>" in home   # the home page keeps the posts' own labels
 
 
 @pytest.mark.parametrize("table, key, expected", [
