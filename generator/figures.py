@@ -87,11 +87,6 @@ def _restyle(fig, palette: dict[str, str]) -> list:
         for line in ax.get_lines():
             if _is_dark_ink(line.get_color()):
                 setc(line, "get_color", "set_color", palette["fg"])
-        legend = ax.get_legend()
-        if legend is not None:
-            frame = legend.get_frame()
-            setc(frame, "get_facecolor", "set_facecolor", palette["bg"])
-            setc(frame, "get_edgecolor", "set_edgecolor", palette["grid"])
         if palette is DARK:
             for mappable in [*ax.images, *ax.collections]:
                 if _starts_white(getattr(mappable, "cmap", None)):
@@ -103,6 +98,15 @@ def _restyle(fig, palette: dict[str, str]) -> list:
                 continue
             if len(edges) == 1 and (_is_dark_ink(edges[0]) or _is_white(edges[0])):
                 setc(coll, "get_edgecolor", "set_edgecolor", palette["bg"] if _is_white(edges[0]) else palette["fg"])
+    for legend in [ax.get_legend() for ax in fig.axes] + list(fig.legends):
+        if legend is None:
+            continue
+        frame = legend.get_frame()
+        setc(frame, "get_facecolor", "set_facecolor", palette["bg"])
+        setc(frame, "get_edgecolor", "set_edgecolor", palette["grid"])
+        for line in legend.get_lines():  # a legend draws its own copy of each line
+            if _is_dark_ink(line.get_color()):
+                setc(line, "get_color", "set_color", palette["fg"])
     return undo
 
 

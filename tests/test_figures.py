@@ -58,3 +58,23 @@ def test_figures_get_the_journals_style_when_matplotlib_is_imported_first(journa
 def test_figures_get_the_journals_style_when_matplotlib_is_imported_late(journal):
     journal.write("experiments/late.py", HEAT.format(top=""))
     _check(journal, "late")
+
+
+def test_the_dark_copy_recolours_black_lines_in_legends_too():
+    import matplotlib.pyplot as plt
+
+    from generator.figures import _restyle
+    from generator.handle import DARK
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 1], color="black", linestyle="--", label="rule of thumb")
+    ax.plot([0, 1], [0, 1], color="C0", label="data")
+    legend = ax.legend()
+    undo = _restyle(fig, DARK)
+    drawn, key = ax.get_lines()[0], legend.get_lines()[0]
+    assert drawn.get_color() == key.get_color() == DARK["fg"]   # the line and its legend entry
+    assert legend.get_lines()[1].get_color() == "C0"             # colours stay
+    for setter, old in reversed(undo):
+        setter(old)
+    assert key.get_color() == "black"
+    plt.close(fig)
