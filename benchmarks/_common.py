@@ -314,12 +314,19 @@ class Phases:
         self._saved.append((owner, attr, original))
         setattr(owner, attr, timed_call)
 
+    HOMES = {"read_posts": "generator.posts", "plan": "generator.plan", "check": "generator.render",
+             "render": "generator.render", "progress": "generator.render", "weeks": "generator.render",
+             "write": "generator.render", "build_site": "generator.site.mkdocs"}
+
     def __enter__(self) -> Phases:
+        import importlib
+
         import generator.build as b
         import generator.store as s
 
-        for name in self.NAMES:
-            self._wrap(b, name, name)
+        for name in self.NAMES:   # where build.py imports it: at the top, or when it needs it
+            owner = b if hasattr(b, name) else importlib.import_module(self.HOMES[name])
+            self._wrap(owner, name, name)
         self._wrap(s.Store, "state", "store.state")
         return self
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.markup import escape as escape_markup
 
-from generator import backends, config, manifest
+from generator import backends, config, manifest, warm
 from generator.errors import (
     ClaimFailed,
     CorruptStore,
@@ -22,17 +23,17 @@ from generator.errors import (
     RunFailed,
     StaleResults,
 )
-from generator.execute import Executor, Outcome, Status
-from generator.lint import lint
 from generator.lock import LOCK_FILE
-from generator.notebook import is_notebook
-from generator.plan import Plan, Run, environment_problems, plan
-from generator.posts import Post, read_posts, select_posts
-from generator.progress import console, reporter
-from generator.render import check, claims_report, notebook_pages, progress, render, weeks, write
+from generator.posts import read_posts, select_posts
+from generator.progress import console
 from generator.site import Engine, for_journal
 from generator.site import engine as site_engine
 from generator.store import State, Store
+
+if TYPE_CHECKING:
+    from generator.execute import Outcome
+    from generator.plan import Plan, Run
+    from generator.posts import Post
 
 GENERATED_DIR = Path("docs") / site_engine().posts_dir  # the default engine's
 
@@ -83,6 +84,8 @@ class Journal:
         return self.quick_store if run.quick else self.store
 
     def read(self, quick: bool = False) -> tuple[list[Post], Plan]:
+        from generator.plan import plan
+
         posts = read_posts(self.root)
         return posts, plan(posts, self.root, quick=quick)
 
@@ -128,6 +131,8 @@ def split_targets(root: Path, targets: tuple[str, ...]) -> tuple[tuple[str, ...]
 
 def _substitute(the_plan: Plan, swap) -> Plan:
     """The plan with every run (and seed) replaced by ``swap(run)``."""
+    from generator.plan import Plan
+
     by_post = {post: {name: swap(run) for name, run in runs.items()}
                for post, runs in the_plan.by_post.items()}
     seeded = {k: tuple(swap(r) for r in runs) for k, runs in the_plan.seeded.items()}
@@ -167,10 +172,18 @@ def build(root: Path, opts: Options = Options()) -> Summary:
         journal.site.require()   # a missing engine is said before anything runs
     backend_name, address = choose_backend(journal.root, opts)
     started = manifest.now_ns()
-    fast = _replay(journal, opts)
+    fast, seen = _replay(journal, opts)
     if fast is not None:
         return fast
-    posts, the_plan = journal.read()
+    # the normal path's modules, imported only now: a fast build never needs them
+    from generator.execute import Status
+    from generator.plan import environment_problems
+    from generator.render import check, claims_report, notebook_pages, progress, render, weeks, write
+
+    memo = warm.memo(journal.root)   # what the last build in this process planned and checked
+    memo.begin(seen, started)
+    posts = read_posts(journal.root)
+    the_plan = memo.plan(posts, quick=False)
     scanned = check(posts, the_plan)
     tracked = {}
     if opts.site:
@@ -179,7 +192,7 @@ def build(root: Path, opts: Options = Options()) -> Summary:
     slugs = {p.rel: p.slug for p in posts}
     _check_names(opts.rerun, the_plan, slugs, "--rerun")
     scope = {p.rel for p in select_posts(posts, opts.posts, journal.root)} if opts.posts else None
-    quick_plan = plan(posts, journal.root, quick=True) if opts.quick else None
+    quick_plan = memo.plan(posts, quick=True) if opts.quick else None
     summary = Summary()
     results, failures = {}, {}
     outcomes: list[Outcome] = []
@@ -196,14 +209,14 @@ def build(root: Path, opts: Options = Options()) -> Summary:
         stale: list[str] = []
         corrupt: list[str] = []
         skipped: list[str] = []
-        the_plan = _pin(journal, the_plan, opts, slugs)
+        the_plan = _pin(journal, the_plan, opts, slugs, memo.state)
         posts_of: dict[str, set[str]] = {}
         for r in the_plan.every_run():
             posts_of.setdefault(r.key, set()).add(r.post)
         for run in the_plan.runs:
             store = journal.store_for(run)
             forced = opts.rerun_all or _selected(run, opts.rerun, slugs)
-            state, reasons, result = store.state(run, check_files=True)
+            state, reasons, result = memo.state(store, run, check_files=True)
             if state in (State.FRESH, State.FROZEN) and not forced:
                 results[run.key] = result
                 summary.cached += 1
@@ -226,7 +239,7 @@ def build(root: Path, opts: Options = Options()) -> Summary:
             previews = []
             for run in todo:
                 q = swap.get(run.key, run)
-                state, _, result = journal.quick_store.state(q, check_files=True)
+                state, _, result = memo.state(journal.quick_store, q, check_files=True)
                 if q.quick and state is State.FRESH and not (opts.rerun_all or _selected(run, opts.rerun, slugs)):
                     results[q.key] = result
                     summary.cached += 1
@@ -287,15 +300,16 @@ def build(root: Path, opts: Options = Options()) -> Summary:
             summary.pages = len(pages)
             # under the lock: two builds (or serve's) never write docs/ and site/ at once
             summary.site = _site(journal, opts)
+            extra = _read_elsewhere(journal, the_plan, results)
+            memo.finish(extra)
             if not manifest.usable(opts):
                 pass
-            elif summary.failed or (claims and not opts.quick):
+            elif summary.failed or (claims and not opts.quick) or seen is None:
                 manifest.forget(journal.root)
             else:
                 later = [[f"[yellow]warning:[/] {c} (with --quick results)", True, False, False, True]
                          for c in claims]
-                manifest.record(journal.root, opts, journal.site.name, started,
-                                _read_elsewhere(journal, the_plan, results),
+                manifest.record(journal.root, opts, journal.site.name, started, seen, extra,
                                 [journal.generated, journal.site.notebooks(journal.root),
                                  journal.root / "docs" / ".generated"], intended,
                                 manifest.Replay(notes + later, summary.cached, summary.pages))
@@ -313,12 +327,12 @@ def build(root: Path, opts: Options = Options()) -> Summary:
     return summary
 
 
-def _pin(journal: Journal, the_plan: Plan, opts: Options, slugs: dict[str, str]) -> Plan:
+def _pin(journal: Journal, the_plan: Plan, opts: Options, slugs: dict[str, str], state_of=None) -> Plan:
     """In pinned posts, an experiment whose stored result stands (frozen) is planned as
     that result's run, so the page shows what is stored under its key."""
     def pinned(run: Run) -> Run:
         if run.pinned and not run.quick and not opts.rerun_all and not _selected(run, opts.rerun, slugs):
-            state, _, result = journal.store.state(run)
+            state, _, result = (state_of(journal.store, run) if state_of else journal.store.state(run))
             if state is State.FROZEN and result is not None and result.key != run.key:
                 return replace(run, key=result.key)
         return run
@@ -373,6 +387,8 @@ def choose_backend(root: Path, opts: Options) -> tuple[str, str | None]:
 def _lint(posts: list[Post], the_plan: Plan, scanned: dict, results: dict, *,
           strict: bool) -> list[Problem]:
     """Hand-typed numbers that a parameter or result holds: warnings (returned), or errors when strict."""
+    from generator.lint import lint
+
     problems = lint(posts, the_plan, scanned, results)
     if strict and problems:
         raise InputError(problems + [Problem("command line", None, None,
@@ -388,16 +404,17 @@ def _say(notes: list[list], text: str, *, markup: bool = True, highlight: bool =
         console.print(text, markup=markup, highlight=highlight)
 
 
-def _replay(journal: Journal, opts: Options) -> Summary | None:
+def _replay(journal: Journal, opts: Options) -> tuple[Summary | None, dict | None]:
     """The fast path: when nothing a build reads or wrote has changed since the last one
-    (see generator/manifest.py), say what it said and build the site from docs/ as it is."""
+    (see generator/manifest.py), say what it said and build the site from docs/ as it is.
+    Also the signatures of what a build reads, as found now (None: uncertain)."""
     if not manifest.usable(opts):
-        return None
+        return None, manifest.check(journal.root, opts, journal.site.name)[1]
     with journal.store.lock(wait=opts.wait, on_wait=lambda who: console.print(
             f"waiting for the results store, in use by {who} ...")):
-        replay = manifest.check(journal.root, opts, journal.site.name)
+        replay, seen = manifest.check(journal.root, opts, journal.site.name)
         if replay is None:
-            return None
+            return None, seen
         said = [n for n in replay.notes if not (n[3] and opts.quiet)]
         for text, markup, highlight, _, after in said:
             if not after:   # the build's own lines; those after the site come after it
@@ -406,7 +423,7 @@ def _replay(journal: Journal, opts: Options) -> Summary | None:
     for text, markup, highlight, _, after in said:
         if after:
             console.print(text, markup=markup, highlight=highlight)
-    return Summary(cached=replay.cached, site=site, pages=replay.pages, fast=True)
+    return Summary(cached=replay.cached, site=site, pages=replay.pages, fast=True), seen
 
 
 def _site(journal: Journal, opts: Options) -> Path:
@@ -419,6 +436,8 @@ def _site(journal: Journal, opts: Options) -> Path:
 def _read_elsewhere(journal: Journal, the_plan: Plan, results: dict) -> list[str]:
     """Files a build read outside the folders the record walks: data files, notebooks,
     and the files results read when they ran."""
+    from generator.notebook import is_notebook
+
     out = set()
     for run in the_plan.every_run():
         out.update(str(journal.root / d) for d in run.inputs.get("data", {}))
@@ -433,6 +452,8 @@ def _read_elsewhere(journal: Journal, the_plan: Plan, results: dict) -> list[str
 def _execute(journal: Journal, runs: list[Run], opts: Options, posts: list[Post], backend_name: str,
              address: str | None) -> list[Outcome]:
     from generator.backends.local import usable_cores
+    from generator.execute import Executor
+    from generator.progress import reporter
 
     backend = backends.make(backend_name, root=journal.root, jobs=opts.jobs or usable_cores(),
                             address=address)

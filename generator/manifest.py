@@ -131,7 +131,9 @@ class Replay:
     pages: int = 0
 
 
-def _inputs(root: Path, extra: list[str], quick: bool) -> dict[str, list[int] | None]:
+def sources(root: Path, quick: bool) -> dict[str, list[int] | None]:
+    """The signatures of what every build reads (the files named by its posts aside: see
+    :func:`extras`). Uncertain if something cannot be described."""
     sigs: dict[str, list[int] | None] = {}
     for tree in INPUT_TREES + ((".journal/quick",) if quick else ()):
         walk(str(root / tree), sigs)
@@ -140,9 +142,14 @@ def _inputs(root: Path, extra: list[str], quick: bool) -> dict[str, list[int] | 
         sigs[str(root / rel)] = signature(str(root / rel))
     # where packages are installed (an install or upgrade changes a folder); not sys.path[0],
     # the folder of the script or the working directory, which depends on how the tool was started
-    for path in [*extra, *git_files(root), *(p for p in sys.path[1:] if p and os.path.isdir(p))]:
+    for path in [*git_files(root), *(p for p in sys.path[1:] if p and os.path.isdir(p))]:
         sigs[path] = signature(path)
     return sigs
+
+
+def extras(paths: list[str]) -> dict[str, list[int] | None]:
+    """The signatures of files a build read because its posts or results name them."""
+    return {p: signature(p) for p in paths}
 
 
 def _outputs(folders: list[Path]) -> dict[str, list[int]]:
@@ -152,7 +159,7 @@ def _outputs(folders: list[Path]) -> dict[str, list[int]]:
     return sigs
 
 
-def _mark_racy(sigs: dict, since_ns: int) -> None:
+def mark_racy(sigs: dict, since_ns: int) -> None:
     for path, sig in sigs.items():
         if not isinstance(sig, list):
             continue
@@ -181,21 +188,22 @@ def _written_matches(recorded: dict, folders: list[Path]) -> bool:
     return True
 
 
-def record(root: Path, opts, engine: str, started_ns: int, extra: list[str], outputs: list[Path],
-           intended: dict[str, bytes | Path], replay: Replay) -> None:
-    """Write the record of a build that succeeded (started at ``started_ns``, wall clock).
+def record(root: Path, opts, engine: str, started_ns: int, seen: dict, extra: list[str],
+           outputs: list[Path], intended: dict[str, bytes | Path], replay: Replay) -> None:
+    """Write the record of a build that succeeded (started at ``started_ns``, wall clock),
+    which found ``seen`` (:func:`sources`) when it started and also read ``extra``.
 
     ``intended``: what the build wrote to each page and image (bytes, or the file copied):
     a page written during the build has a racy signature, so its content is recorded too."""
     try:
-        inputs = _inputs(root, extra, opts.quick)
         written = _outputs(outputs)
     except Uncertain:
         forget(root)
         return
-    _mark_racy(inputs, started_ns)
+    inputs = {**seen, **extras(extra)}
+    mark_racy(inputs, started_ns)
     racy = dict(written)
-    _mark_racy(racy, started_ns)
+    mark_racy(racy, started_ns)
     for path, sig in racy.items():
         if sig == RACY:
             content = intended.get(path)
@@ -221,22 +229,27 @@ def forget(root: Path) -> None:
     (root / FILE).unlink(missing_ok=True)
 
 
-def check(root: Path, opts, engine: str) -> Replay | None:
-    """The replay of the last build if nothing it read or wrote has changed since; else None."""
+def check(root: Path, opts, engine: str) -> tuple[Replay | None, dict | None]:
+    """The replay of the last build if nothing it read or wrote has changed since (else None),
+    and :func:`sources` as found now (None if uncertain), for the build that follows."""
+    try:
+        seen = sources(root, opts.quick)
+    except Uncertain:
+        return None, None
     if not usable(opts):
-        return None
+        return None, seen
     try:
         data = json.loads((root / FILE).read_text(encoding="utf-8"))
         if data.get("options") != options_key(opts, engine):
-            return None
-        if _inputs(root, data["extra"], opts.quick) != data["inputs"]:
-            return None
+            return None, seen
+        if {**seen, **extras(data["extra"])} != data["inputs"]:
+            return None, seen
         if not _written_matches(data["written"], [Path(p) for p in data["outputs"]]):
-            return None
+            return None, seen
         r = data["replay"]
-        return Replay(list(r["notes"]), int(r["cached"]), int(r["pages"]))
+        return Replay(list(r["notes"]), int(r["cached"]), int(r["pages"])), seen
     except (OSError, ValueError, KeyError, TypeError, Uncertain):
-        return None
+        return None, seen
 
 
 def now_ns() -> int:

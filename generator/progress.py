@@ -6,15 +6,6 @@ import sys
 import time
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)   # progress, messages, errors
 out = Console(highlight=False, soft_wrap=True)                   # a command's own output (status, diff)
@@ -69,6 +60,16 @@ class RichReporter(PlainReporter):
 
     def __init__(self, total: int) -> None:
         super().__init__(total)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
         self.bars = Progress(
             SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
             MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),

@@ -43,7 +43,7 @@ from generator.progress import console
 HOST = "127.0.0.1"
 GENERATED = (".generated",)  # folders of docs/ that builds write, besides the engine's posts folder
 RELOAD = "livereload/"        # under the site's path, long-polled by every page: answers the epoch once it changes
-POLL_S = 0.1                  # how often the watcher looks at the sources
+POLL_S = 0.05                 # how often the watcher looks at the sources
 SETTLE_S = 1.0                # quiet time after a quick (partial) preview before the full one
 WAIT_S = 30                   # how long one long poll waits before answering "no change"
 _BODY = re.compile(rb"<body[^>]*>")

@@ -32,10 +32,12 @@ from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import CorruptStore, LockBusy, StoreWriteError
-from generator.plan import LEGACY_FORMAT, Run, file_sha, normal_data_path
+
+if TYPE_CHECKING:
+    from generator.plan import Run
 
 RESULT_FILE = "result.json"
 
@@ -171,6 +173,8 @@ class Store:
 
     def changed_reads(self, result: Result) -> list[str]:
         """Data files the run read (through the handle) that changed since."""
+        from generator.plan import file_sha
+
         out = []
         for rel, sha in result.meta.get("reads", {}).items():
             p = Path(rel) if Path(rel).is_absolute() else self.project / rel
@@ -200,6 +204,8 @@ class Store:
         if result is None:
             legacy = self.legacy(run)
             if legacy is not None:
+                from generator.plan import LEGACY_FORMAT
+
                 return State.STALE, [f"stored under key format {LEGACY_FORMAT}: `journal upgrade` "
                                      "re-keys it without running anything"], None
             previous = self.previous(run)
@@ -242,6 +248,8 @@ class Store:
         stored = inputs.get("params", {})
         if any(k not in stored or stored[k] != v for k, v in d.get("params", {}).items()):
             return False
+        from generator.plan import normal_data_path
+
         paths = {normal_data_path(self.project, p) for p in inputs.get("data", {})}
         return paths == set(d.get("data", []))
 

@@ -28,13 +28,13 @@ def settle() -> None:
     time.sleep(manifest.RACY_NS / 1e9 + 0.02)
 
 
-def warm(journal) -> None:
+def warm_up(journal) -> None:
     """Build until the next build would find nothing to do (a racy record can need one more)."""
     from generator.build import Options
 
     for _ in range(3):
         settle()
-        if manifest.check(journal.root, Options(), "material") is not None:
+        if manifest.check(journal.root, Options(), "material")[0] is not None:
             return
         journal.build()
     pytest.fail("no build left a record that the next build could use")
@@ -57,7 +57,7 @@ def sums(journal):
     """, BODY)
     first = journal.build()
     assert (first.ran, first.fast) == (2, False)
-    warm(journal)
+    warm_up(journal)
     assert journal.build().fast
     return journal
 
@@ -125,7 +125,7 @@ def test_each_change_makes_the_next_build_do_the_work(sums):
         assert said in page(sums) and "Hand-edited" not in page(sums), change
         if change == "mkdocs.yml":
             assert "Renamed" in sums.html("week-1")
-        warm(sums)   # and the build after it finds nothing to do again
+        warm_up(sums)   # and the build after it finds nothing to do again
     assert sums.calls() == ["square"]   # toy.square ran once, at the start
 
 
@@ -137,7 +137,7 @@ def test_a_commit_of_the_results_changes_the_pages_provenance(sums):
     git("init", "-q")
     settle()
     assert not sums.build().fast           # a repository appeared
-    warm(sums)
+    warm_up(sums)
     assert "not committed yet" in page(sums)
     git("add", "results")
     git("commit", "-q", "-m", "results")
@@ -150,11 +150,41 @@ def test_other_options_and_racy_files_take_the_normal_path(sums):
     settle()
     assert not sums.build(quick=True).fast           # options that shape the pages
     assert not sums.build(engine="material", rerun=("s",)).fast
-    warm(sums)
+    warm_up(sums)
     post = sums.root / "posts" / "week-1.md"
     edit(post, "The sum is", "The sum was")          # no settle: modified within the racy window
     assert not sums.build().fast
     assert "The sum was 6.0" in page(sums)
     data = manifest.FILE
     assert '"racy"' in (sums.root / data).read_text() or not (sums.root / data).exists()
-    warm(sums)
+    warm_up(sums)
+
+
+def test_a_build_in_the_same_process_plans_again_only_what_changed(sums):
+    from generator import warm
+
+    sums.post("week-2", "sq: {run: toy.square, params: {n: 3}}", "Squares: {{ sq.total:.0f }}.\n",
+              date="2024-07-11")
+    settle()
+    assert sums.build().ran == 1
+    warm_up(sums)   # a build after the one that ran: the results it wrote are no longer new
+    memory = warm.memo(sums.root.resolve())
+    before = memory.hits
+    edit(sums.root / "posts" / "week-1.md", "The sum is", "By now the sum is")
+    settle()
+    assert not sums.build().fast
+    # a prose edit: both posts' plans (their front matter is as it was) and the checks of
+    # their three results come from memory
+    assert memory.hits - before == 5
+    assert "By now the sum is 6.0" in page(sums)
+    before = memory.hits
+    edit(sums.root / "posts" / "week-2.md", "n: 3", "n: 4")      # its front matter: planned again
+    settle()
+    assert sums.build().ran == 1 and memory.hits - before == 3   # week-1's plan, its 2 checks
+    assert "Squares: 14" in (sums.root / "docs/blog/posts/week-2.md").read_text()
+    warm_up(sums)
+    before = memory.hits
+    sums.write("experiments/helper.py", "SCALE = 3.0\n")   # every plan may change: none is reused
+    settle()
+    assert sums.build().ran == 1 and memory.hits == before
+    assert "By now the sum is 12.0" in page(sums)

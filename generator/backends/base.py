@@ -11,9 +11,10 @@ backend, seals it into the results store.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from generator.worker import Job, Outcome
+if TYPE_CHECKING:   # annotations only: choosing a backend does not import the worker
+    from generator.worker import Job, Outcome
 
 
 @dataclass(frozen=True)

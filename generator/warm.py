@@ -1,0 +1,113 @@
+"""What one build planned and found in the store, kept in memory for the next build in the
+same process (``journal serve`` builds after every edit).
+
+Planning a post's experiments (finding each function, following its imports, hashing the
+code and data) and checking a result in the store (reading result.json, hashing its files)
+depend on the post's front matter and on files outside posts/. While none of those files
+changed -- their signatures, taken as :mod:`generator.manifest` takes them, are as they were
+when the last build started -- a post whose front matter is the same gets the runs planned
+for it last time, and a run whose result was fresh (or frozen) gets that answer again. A
+prose edit then re-plans only its own post. Any other change forgets everything.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from generator import manifest
+
+if TYPE_CHECKING:
+    from generator.plan import Plan, Run
+    from generator.posts import Post
+    from generator.store import Store
+
+_MEMOS: dict[Path, Memo] = {}
+
+
+def memo(root: Path) -> Memo:
+    """The memory of builds of the journal at ``root`` in this process."""
+    return _MEMOS.setdefault(root, Memo(root))
+
+
+class Memo:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.stamp: dict | None = None     # signatures of every input but the posts
+        self.extra: list[str] = []         # files read outside the walked folders (data, reads)
+        self.plans: dict[tuple, tuple[dict[str, Run], dict]] = {}
+        self.states: dict[tuple, tuple] = {}
+        self.hits = 0                      # posts planned and results checked from memory (tests)
+
+    def begin(self, seen: dict | None, started_ns: int) -> None:
+        """At the start of a build that found ``seen`` (:func:`manifest.sources`, None if
+        uncertain): forget everything unless the inputs but the posts are as they were when
+        the last build started."""
+        now = None
+        if seen is not None:
+            posts = str(self.root / "posts") + "/"
+            now = {k: v for k, v in seen.items() if not k.startswith(posts)}
+            now.update(manifest.extras(self.extra))
+            manifest.mark_racy(now, started_ns)
+        if now is None or now != self.stamp:
+            self.plans.clear()
+            self.states.clear()
+        self.stamp = now
+
+    def finish(self, extra: list[str]) -> None:
+        self.extra = extra
+
+    def plan(self, posts: list[Post], quick: bool) -> Plan:
+        """``plan.plan(posts, root, quick=quick)``, re-planning only posts whose front matter
+        changed."""
+        from generator.plan import Plan, plan
+
+        keys = {p.rel: _post_key(p, quick) for p in posts}
+        todo = [p for p in posts if keys[p.rel] is None or keys[p.rel] not in self.plans]
+        fresh = plan(todo, self.root, quick=quick) if todo else None
+        self.hits += len(posts) - len(todo)
+        by_post: dict[str, dict[str, Run]] = {}
+        seeded: dict[tuple[str, str], tuple[Run, ...]] = {}
+        for p in posts:
+            key = keys[p.rel]
+            if key is not None and key in self.plans:
+                runs, seeds = self.plans[key]
+            else:
+                runs = fresh.by_post[p.rel]
+                seeds = {k: v for k, v in fresh.seeded.items() if k[0] == p.rel}
+                if key is not None:
+                    self.plans[key] = (runs, seeds)
+            by_post[p.rel] = runs
+            seeded.update(seeds)
+        whole = Plan(by_post, (), seeded)
+        distinct: dict[str, Run] = {}
+        for run in whole.every_run():
+            distinct.setdefault(run.key, run)
+        return Plan(by_post, tuple(distinct.values()), seeded)
+
+    def state(self, store: Store, run: Run, check_files: bool = False) -> tuple:
+        """``store.state(run, check_files=...)``; a fresh or frozen answer is remembered."""
+        from generator.store import State
+
+        try:
+            key = (str(store.root), check_files, run.key, run.label, run.function, run.pinned,
+                   json.dumps(run.declared, sort_keys=True, default=str))
+        except TypeError:
+            return store.state(run, check_files=check_files)
+        if key in self.states:
+            self.hits += 1
+            return self.states[key]
+        answer = store.state(run, check_files=check_files)
+        if answer[0] in (State.FRESH, State.FROZEN):
+            self.states[key] = answer
+        return answer
+
+
+def _post_key(post: Post, quick: bool) -> tuple | None:
+    """What a post's planned runs depend on, besides files outside posts/."""
+    try:
+        spec = json.dumps(post.experiments, sort_keys=True, default=str)
+    except TypeError:   # names that are not strings: planning reports them
+        return None
+    return post.rel, spec, post.meta.get("freeze") is True, quick
