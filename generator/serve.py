@@ -261,6 +261,19 @@ class _Watcher:
         self.thread.join(timeout)
 
 
+def _same_bytes(a: str, b: Path) -> bool:
+    try:
+        with open(a, "rb") as fa, open(b, "rb") as fb:
+            while True:
+                x, y = fa.read(1 << 20), fb.read(1 << 20)
+                if x != y:
+                    return False
+                if not x:
+                    return True
+    except OSError:
+        return False
+
+
 def _stop(signum, frame) -> None:
     raise KeyboardInterrupt
 
@@ -394,9 +407,10 @@ class Preview:
         return self.tmp / f"site-{self._count}"
 
     def _copy(self, work: Path) -> Path:
-        """A new folder holding what the engine built into ``work``: each file that did not
-        change since the build served now is a hard link to that one's copy (served folders
-        are never written again), the others are copied."""
+        """A new folder holding what the engine built into ``work``: each file the same as
+        in the build served now (untouched since it was copied, or with the same bytes; an
+        engine may write every file again) is a hard link to that one's copy (served folders
+        are never written again); the others are copied."""
         site = self._new_site_dir()
         served = self.current.resolve()
         copied: dict[str, tuple] = {}
@@ -405,15 +419,18 @@ class Preview:
             (site / rel_dir).mkdir(parents=True, exist_ok=True)
             for name in files:
                 rel = os.path.normpath(os.path.join(rel_dir, name))
-                st = os.stat(os.path.join(folder, name))
+                source = os.path.join(folder, name)
+                st = os.stat(source)
                 copied[rel] = sig = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
-                if self._copied.get(rel) == sig:
+                was = self._copied.get(rel)
+                if was is not None and (was == sig or (was[2] == st.st_size
+                                                       and _same_bytes(source, served / rel))):
                     try:
                         os.link(served / rel, site / rel)
                         continue
                     except OSError:
                         pass
-                shutil.copy2(os.path.join(folder, name), site / rel)
+                shutil.copy2(source, site / rel)
         self._copied = copied
         return site
 
