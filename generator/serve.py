@@ -391,7 +391,7 @@ class Preview:
                 traceback.print_exc()
                 self._report("error", f"internal error: {type(e).__name__}: {e}")
                 return Outcome.FAILED
-            self._publish(self._copy(summary.site))
+            self._publish(self._copy(summary.site))   # under the lock: see _copy
             self.banner.clear()
             if preview == "quick" and self.engine.partial_previews:
                 self._unsettled = time.monotonic()
@@ -410,7 +410,14 @@ class Preview:
         """A new folder holding what the engine built into ``work``: each file the same as
         in the build served now (untouched since it was copied, or with the same bytes; an
         engine may write every file again) is a hard link to that one's copy (served folders
-        are never written again); the others are copied."""
+        are never written again); the others are copied. Under the results store's lock, as
+        builds write sites: ``work`` may be the site folder a ``journal build`` writes too."""
+        from generator.store import Store
+
+        with Store(self.root / "results", self.root).lock():
+            return self._copy_locked(work)
+
+    def _copy_locked(self, work: Path) -> Path:
         site = self._new_site_dir()
         served = self.current.resolve()
         copied: dict[str, tuple] = {}

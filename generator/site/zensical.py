@@ -95,15 +95,19 @@ class Zensical(Material):
         _warn(settings, target)
         return target
 
+    def preview_dir(self, root: Path) -> Path:
+        # where mkdocs.yml says: Zensical keeps what it built in memory and rebuilds only what
+        # changed when it builds from the config file and into the folder it built last time,
+        # and builds from mkdocs.yml itself faster than from a config that inherits it
+        return (root / str(_settings(root).get("site_dir") or "site")).resolve()
+
     def preview(self, root: Path, *, quick: bool) -> Path:
-        # Zensical keeps what it built in memory and rebuilds only what changed when it builds
-        # into the folder it built last time: journal serve always builds into its own
         self.require()
         import zensical
 
         root = root.resolve()
-        folder = _build_into(zensical, root, self.preview_dir(root).relative_to(root).as_posix(),
-                             strict=True)
+        _build(zensical, root, root / "mkdocs.yml", strict=True)
+        folder = self.preview_dir(root)
         if not quick:
             _warn(_settings(root), folder)
         return folder
