@@ -19,6 +19,8 @@ damaged or older record -- takes the normal path, which records afresh.
 A file whose timestamp is not safely older than the build that read it is
 *racy* (git's word): it could change again within one timestamp tick and keep
 its signature, so it is recorded as unknown and the next build does the work.
+A page the build itself wrote is racy by that rule; it is recorded with the hash
+of what the build wrote, which the next build compares with what is there.
 """
 
 from __future__ import annotations
@@ -52,10 +54,10 @@ def signature(path: str) -> list[int] | None:
     """(mtime, ctime, size, inode) of a file or folder, None when it does not exist."""
     try:
         st = os.stat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    except NotADirectoryError:
-        return None
+    except OSError as e:
+        raise Uncertain(f"cannot read {path}: {e.strerror}") from None
     return [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]
 
 
@@ -84,6 +86,13 @@ def walk(folder: str, out: dict[str, list[int]]) -> None:
 
 def git_files(root: Path) -> list[str]:
     """The files whose change means the repository's history moved (HEAD, its branch, packed refs)."""
+    try:
+        return _git_files(root)
+    except (OSError, UnicodeDecodeError) as e:
+        raise Uncertain(f"cannot read the git repository: {e}") from None
+
+
+def _git_files(root: Path) -> list[str]:
     for folder in (root, *root.parents):
         dot = folder / ".git"
         if dot.is_dir():
@@ -197,10 +206,10 @@ def record(root: Path, opts, engine: str, started_ns: int, seen: dict, extra: li
     a page written during the build has a racy signature, so its content is recorded too."""
     try:
         written = _outputs(outputs)
+        inputs = {**seen, **extras(extra)}
     except Uncertain:
         forget(root)
         return
-    inputs = {**seen, **extras(extra)}
     mark_racy(inputs, started_ns)
     racy = dict(written)
     mark_racy(racy, started_ns)

@@ -48,8 +48,11 @@ class Memo:
         if seen is not None:
             posts = str(self.root / "posts") + "/"
             now = {k: v for k, v in seen.items() if not k.startswith(posts)}
-            now.update(manifest.extras(self.extra))
-            manifest.mark_racy(now, started_ns)
+            try:
+                now.update(manifest.extras(self.extra))
+                manifest.mark_racy(now, started_ns)
+            except manifest.Uncertain:
+                now = None
         if now is None or now != self.stamp:
             self.plans.clear()
             self.states.clear()
