@@ -47,6 +47,8 @@ import _common as c
 ENGINE_TARGET = 1.05
 ZENSICAL_SHIPPED, ZENSICAL_MANY = 0.6, 0.4
 SERVE_TARGET_S = 0.5
+FAST: dict[str, int] = {}     # in-process journal builds that took the fast path, per engine
+BUILDS: dict[str, int] = {}
 
 
 def journal_root(args) -> tuple[Path, str, bool]:
@@ -80,6 +82,8 @@ def rebuilds(root: Path, twin: Path, repeat: int, cli: bool) -> dict[str, list[f
             s = build(where, Options(quiet=True, engine=engine, site_dir=site_dir))
             if s.ran:
                 raise SystemExit(f"a warm build ran {s.ran} experiments: the store was not warm")
+            FAST[engine] = FAST.get(engine, 0) + s.fast
+            BUILDS[engine] = BUILDS.get(engine, 0) + 1
         return run
 
     def zensical_alone() -> None:
@@ -237,6 +241,8 @@ def main() -> None:
             if args.serve else {}
         target = ZENSICAL_MANY if args.many else ZENSICAL_SHIPPED
         print(f"\njournal: {kind}, {s.pages} posts, {s.cached} results")
+        print("in-process journal builds that took the fast path (nothing changed since the last): "
+              + ", ".join(f"{e} {FAST.get(e, 0)} of {n}" for e, n in BUILDS.items()))
         for name, t in results:
             print(f"warm rebuild, {name}:")
             for side, times in t.items():
