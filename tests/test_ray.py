@@ -160,7 +160,7 @@ def on_ray(cluster, tmp_path_factory):
     """One build through the cluster of the whole mix; what it produced and reported."""
     from conftest import Journal, make_journal
 
-    import generator.build as build_module
+    import generator.progress as progress_module  # the build takes its reporter from here
 
     base = tmp_path_factory.mktemp("ray")
     root = make_journal(base / "journal")
@@ -172,19 +172,19 @@ def on_ray(cluster, tmp_path_factory):
     j.write("data/words.txt", "alpha beta gamma\n")
     j.post("week-1", GOOD + BAD, BODY)
     recorders: list[Recorder] = []
-    original = build_module.reporter
+    original = progress_module.reporter
 
     def recording(total, quiet=False):
         recorders.append(Recorder(original(total, quiet=quiet)))
         return recorders[-1]
 
-    build_module.reporter = recording
+    progress_module.reporter = recording
     t0 = time.monotonic()
     try:
         with pytest.raises(RunFailed) as failed:
             j.build(backend="ray", address=address, keep_going=True)
     finally:
-        build_module.reporter = original
+        progress_module.reporter = original
     return {"journal": j, "error": str(failed.value), "recorder": recorders[0],
             "seconds": time.monotonic() - t0, "address": address, "pids": pids}
 
