@@ -25,7 +25,7 @@ from generator.errors import (
 )
 from generator.lock import LOCK_FILE
 from generator.posts import read_posts, select_posts
-from generator.progress import console, reporter
+from generator.progress import console
 from generator.site import Engine, for_journal
 from generator.site import engine as site_engine
 from generator.store import State, Store
@@ -453,6 +453,7 @@ def _execute(journal: Journal, runs: list[Run], opts: Options, posts: list[Post]
              address: str | None) -> list[Outcome]:
     from generator.backends.local import usable_cores
     from generator.execute import Executor
+    from generator.progress import reporter  # looked up here, at the call: tests record it
 
     backend = backends.make(backend_name, root=journal.root, jobs=opts.jobs or usable_cores(),
                             address=address)
