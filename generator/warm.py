@@ -39,6 +39,7 @@ class Memo:
         self.plans: dict[tuple, tuple[dict[str, Run], dict]] = {}
         self.states: dict[tuple, tuple] = {}
         self.hits = 0                      # posts planned and results checked from memory (tests)
+        self._used: set[tuple] = set()     # the keys this build asked for
 
     def begin(self, seen: dict | None, started_ns: int) -> None:
         """At the start of a build that found ``seen`` (:func:`manifest.sources`, None if
@@ -57,9 +58,13 @@ class Memo:
             self.plans.clear()
             self.states.clear()
         self.stamp = now
+        self._used.clear()
 
     def finish(self, extra: list[str]) -> None:
+        """After a build that rendered the site: keep what it used (and nothing older)."""
         self.extra = extra
+        self.plans = {k: v for k, v in self.plans.items() if k in self._used}
+        self.states = {k: v for k, v in self.states.items() if k in self._used}
 
     def plan(self, posts: list[Post], quick: bool) -> Plan:
         """``plan.plan(posts, root, quick=quick)``, re-planning only posts whose front matter
@@ -74,6 +79,7 @@ class Memo:
         seeded: dict[tuple[str, str], tuple[Run, ...]] = {}
         for p in posts:
             key = keys[p.rel]
+            self._used.add(key)
             if key is not None and key in self.plans:
                 runs, seeds = self.plans[key]
             else:
@@ -98,6 +104,7 @@ class Memo:
                    json.dumps(run.declared, sort_keys=True, default=str))
         except TypeError:
             return store.state(run, check_files=check_files)
+        self._used.add(key)
         if key in self.states:
             self.hits += 1
             return self.states[key]
