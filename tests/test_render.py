@@ -101,13 +101,18 @@ def test_changing_a_chart_redraws_without_running(journal):
     assert "Values against a baseline" in journal.html("week-1")
 
 
-def test_progress_page_charts_headline_metrics(journal):
+def _two_weeks_of_squares(journal, first: str, second: str) -> str:
+    """Weeks 1 and 2 square 3 and 4 numbers, with these headlines; the built Progress page."""
     journal.post("week-1", "sq: {run: toy.square, params: {n: 3}}", "{{ sq.total }}\n",
-                 extra="headline: [sq.total]\n")
+                 extra=f"headline: {first}\n")
     journal.post("week-2", "sq: {run: toy.square, params: {n: 4}}", "{{ sq.total }}\n",
-                 date="2024-07-11", extra="headline: [sq.total, sq.n]\n")
+                 date="2024-07-11", extra=f"headline: {second}\n")
     journal.build()
-    progress = (journal.root / "site/progress/index.html").read_text()
+    return (journal.root / "site/progress/index.html").read_text()
+
+
+def test_progress_page_charts_headline_metrics(journal):
+    progress = _two_weeks_of_squares(journal, "[sq.total]", "[sq.total, sq.n]")
     assert "progress-" in progress and ".dark.png#only-dark" in progress
     # a panel per tracked quantity: total in both weeks, n in week 2 only
     assert re.findall(r"<h2[^>]*>([^<]+)", progress) == ["total", "n"]
@@ -125,12 +130,7 @@ def test_headlines_declared_once_name_and_direct_every_panel(journal):
         total = { label = "sum of squares, fewer is better", better = "lower" }
         n = { better = "neither" }
     """)
-    journal.post("week-1", "sq: {run: toy.square, params: {n: 3}}", "{{ sq.total }}\n",
-                 extra="headline: [sq.total, sq.n]\n")
-    journal.post("week-2", "sq: {run: toy.square, params: {n: 4}}", "{{ sq.total }}\n",
-                 date="2024-07-11", extra="headline: [sq.total, sq.n]\n")
-    journal.build()
-    progress = (journal.root / "site/progress/index.html").read_text()
+    progress = _two_weeks_of_squares(journal, "[sq.total, sq.n]", "[sq.total, sq.n]")
     assert re.findall(r"<h2[^>]*>([^<]+)", progress) == [
         "sum of squares, fewer is better (lower is better)", "n"]
     total, n = progress.split("<h2")[1:3]
