@@ -281,7 +281,7 @@ class _Renderer:
             took = fmt_duration(sum(float(res.provenance.get("duration_s", 0)) for res in results))
             on = escape.inline(f"{p.get('device', '')}, {str(p.get('date', ''))[:10]}")
             rows.append(f"| {escape.inline(self.exp_label(name))} | {settings} | {seeds} | {took} | {on} "
-                        f"| {_code_link(results[0], repo)} |")
+                        f"| {_code_link(results[0], repo) or 'not committed yet'} |")
         body = "\n".join(rows) + "\n\n" + self.site.details(
             "note", "Full record: every parameter, the result's key (a hash of the code that ran), torch, "
                     "the commit that holds each result", self._provenance_detail(repo))
@@ -307,11 +307,13 @@ class _Renderer:
                 continue
             p = res.provenance
             source = "run by this build" if run.key in self.ran else "from the cache"
+            link = _code_link(res, repo)
+            held = f"result in commit {link}" if link else "result not committed yet"
             entries.append(
                 f"{head}  \n    params: {params}  \n"
                 f"    run {escape.inline(str(p.get('date', ''))[:10])} on {escape.inline(p.get('device', ''))}, "
                 f"took {fmt_duration(float(p.get('duration_s', 0)))}, torch {escape.inline(p.get('torch') or '—')}; "
-                f"{_committed(_code_link(res, repo))}, {source}")
+                f"{held}, {source}")
         return "\n".join(entries)
 
 
@@ -496,20 +498,14 @@ def _added_commits(results_root: Path) -> dict[str, str]:
     return _ADDED[results_root]
 
 
-def _committed(link: str) -> str:
-    return "result not committed yet" if link == NOT_COMMITTED else f"result in commit {link}"
-
-
-NOT_COMMITTED = "not committed yet"
-
-
-def _code_link(res: Result, repo: str | None) -> str:
-    """The commit that added this result to the repository: its code is what ran (the result's
-    key is the hash of that code). Linked to the repository at that commit when there is one."""
+def _code_link(res: Result, repo: str | None) -> str | None:
+    """The commit that added this result to the repository (None before it is committed): its
+    code is what ran (the result's key is the hash of that code). Linked to the repository at
+    that commit when there is one."""
     store = res.path.parent.parent
-    commit = _added_commits(store).get(f"{res.path.parent.name}/{res.path.name}/result.json", "")
+    commit = _added_commits(store).get(f"{res.path.parent.name}/{res.path.name}/result.json")
     if not commit:
-        return NOT_COMMITTED
+        return None
     if repo:
         return f"[{commit[:10]}]({repo}/tree/{commit})"
     return f"`{commit[:10]}`"
