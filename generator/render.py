@@ -671,6 +671,15 @@ def _tracked_label(tracked: dict[str, dict[str, str]] | None, posts: list[Post |
     return label if label is not None else name_label(posts, name, exp)
 
 
+@dataclass
+class _Panel:
+    """One tracked quantity on the Progress page: which way is better, its short name (the
+    chart's y axis) and a point per headline result: (week index, post, experiment, value, text)."""
+    direction: str
+    short: str
+    points: list[tuple[int, Post, str, float, str]] = field(default_factory=list)
+
+
 def progress(posts: list[Post], plan: Plan, results: dict[str, Result],
              charts_dir: Path, site: Engine | None = None,
              tracked: dict[str, dict[str, str]] | None = None) -> tuple[str, dict[str, Path]]:
@@ -681,42 +690,39 @@ def progress(posts: list[Post], plan: Plan, results: dict[str, Result],
     slugs = {p.slug: p for p in posts}
     by_rel = {p.rel: p for p in posts}
     weeks = sorted((p for p in posts if not p.meta.get("draft")), key=lambda p: str(p.meta.get("date")))
-    panels: dict[str, list] = {}   # metric label -> [(week index, post, experiment label, value, text)]
+    week_names = [str(p.meta.get("title") or p.slug).split(":")[0] for p in weeks]
+    panels: dict[str, _Panel] = {}   # the quantity's label -> its panel
     for i, post in enumerate(weeks):
         for ref in _headline_refs(post):
             run, err = _lookup(post, plan, slugs, ref.exps[0])
             found = _headline(plan, results, run, ref)
             if found is None or not isinstance(numeric(found[0]), float):
                 continue
-            metric = _tracked_label(tracked, [post, by_rel.get(run.post)], ref.names[0], ref.exps[0])
-            panels.setdefault(metric, []).append(
-                (i, post, exp_label(by_rel, run, ref.exps[0]), float(numeric(found[0])), found[1],
-                 _direction(ref.names[0], tracked),
-                 name_label([post, by_rel.get(run.post)], ref.names[0], ref.exps[0])))
+            name, exp, labelled = ref.names[0], ref.exps[0], [post, by_rel.get(run.post)]
+            panel = panels.setdefault(_tracked_label(tracked, labelled, name, exp),
+                                      _Panel(_direction(name, tracked), name_label(labelled, name, exp)))
+            panel.points.append((i, post, exp_label(by_rel, run, exp), float(numeric(found[0])), found[1]))
     if not panels:
         return "No headline metrics yet: list some under `headline:` in a post's front matter.\n", {}
     from generator.charts import draw_progress
 
     out, files = [], {}
-    for metric, points in panels.items():
-        direction, short = points[0][5], points[0][6]
-        better = {"lower": min, "higher": max}.get(direction)
-        hint = f" ({direction} is better)" if direction else ""
+    for metric, panel in panels.items():
+        better = {"lower": min, "higher": max}.get(panel.direction)
+        hint = f" ({panel.direction} is better)" if panel.direction else ""
         title = metric + hint
         out += [f"## {escape.inline(title)}", "", "| week | result | value |", "|---|---|---:|"]
         best = None
-        for _week, post, exp, value, text, *_ in points:
+        for i, post, exp, value, text in panel.points:
             is_best = better is not None and (best is None or better(best, value) == value)
             best = value if is_best else best
-            week = str(post.meta.get("title") or post.slug).split(":")[0]
             mark = " ★ best so far" if is_best else ""
-            week = week.replace(" ", "\u00a0")  # "Week 12" stays on one line on a phone
+            week = week_names[i].replace(" ", "\u00a0")  # "Week 12" stays on one line on a phone
             out.append(f"| [{_escape_md(week)}]({site.post_link(post.slug)}) | {escape.inline(exp)} "
                        f"| **{escape.inline(text)}**{mark} |")
-        spec = {"v": CHART_VERSION, "weeks": [str(p.meta.get("title") or p.slug).split(":")[0]
-                                              for p in weeks],
-                "points": [(i, exp, value) for i, _, exp, value, *_ in points],
-                "ylabel": short + hint, "direction": direction}   # the heading has the long label
+        spec = {"v": CHART_VERSION, "weeks": week_names,
+                "points": [(i, exp, value) for i, _, exp, value, _ in panel.points],
+                "ylabel": panel.short + hint, "direction": panel.direction}   # the heading has the long label
         digest = "progress-" + hashlib.sha256(canonical(spec).encode()).hexdigest()[:16]
         light, dark = draw_progress(spec, charts_dir, digest)
         files.update({f"assets/{digest}.light.png": light, f"assets/{digest}.dark.png": dark})
