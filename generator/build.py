@@ -160,7 +160,7 @@ def build(root: Path, opts: Options = Options()) -> Summary:
         raise InputError(Problem("command line", None, "--frozen",
                                  "runs nothing, so it cannot be combined with --quick, --rerun "
                                  "or posts to build"))
-    if opts.frozen and opts.site:   # a frozen build is the one that gets published
+    if opts.frozen and opts.site and not opts.preview:   # a frozen build is the one that gets published
         from generator.site.base import placeholder_urls
 
         for setting in placeholder_urls(root):
@@ -451,7 +451,7 @@ def _read_elsewhere(journal: Journal, the_plan: Plan, results: dict) -> list[str
 
 def _execute(journal: Journal, runs: list[Run], opts: Options, posts: list[Post], backend_name: str,
              address: str | None) -> list[Outcome]:
-    from generator.backends.local import usable_cores
+    from generator.cores import usable_cores
     from generator.execute import Executor
     from generator.progress import reporter  # looked up here, at the call: tests record it
 

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from generator.handle import WIDTH
+
 
 def cached_chart(cache: Path, digest: str) -> tuple[Path, Path] | None:
     light = cache / f"{digest}.light.png"
@@ -19,7 +21,7 @@ def cached_chart(cache: Path, digest: str) -> tuple[Path, Path] | None:
 
 
 def _cached(cache: Path, digest: str, draw: Callable, inputs: dict | None = None,
-            size: tuple[float, float] = (6.4, 3.6)) -> tuple[Path, Path]:
+            size: tuple[float, float] = (WIDTH, 3.6)) -> tuple[Path, Path]:
     """The light and dark PNGs of a chart, drawn by ``draw(ax)`` only if not cached.
 
     ``inputs`` (what the chart shows, without its data: labels, scales, limits) is kept
@@ -188,7 +190,7 @@ def draw_progress(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path,
         ax.set_ylabel(spec["ylabel"])
 
     return _cached(cache, digest, draw, {"ylabel": spec["ylabel"], "labels": [p[1] for p in spec["points"]]},
-                   size=(6.4, 3.2))
+                   size=(WIDTH, 3.2))
 
 
 def draw_scatter(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path, Path]:

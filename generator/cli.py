@@ -304,8 +304,9 @@ def show(obj: _Ctx, names):
                       f"[dim](in {rel} itself: {name}.…)[/]", highlight=False)
             found = []   # the stored result of each seed: fresh, or standing in a pinned post
             for r in replicas:
-                journal.store.load(r)   # a damaged result is reported (exit 1), as everywhere
                 state, _, result = journal.store.state(r)
+                if state is State.CORRUPT:
+                    journal.store.load(r)   # raises: a damaged result is reported (exit 1), as everywhere
                 if state in (State.FRESH, State.FROZEN) and result is not None:
                     found.append(result)
             if len(found) < len(replicas):

@@ -193,10 +193,9 @@ class Store:
         A pinned post keeps the result it was last built with (the index's), even when another
         post has since run the same experiment with newer code: a finished week's numbers
         change only when the week itself is re-run."""
-        if run.pinned:
-            kept = self.previous(run)
-            if kept is not None and kept.key != run.key and self.declared_as(kept, run):
-                return self._frozen(kept, explain(kept.meta.get("inputs", {}), run.inputs), check_files)
+        previous = self.previous(run) if run.pinned else None   # the result it was built with
+        if previous is not None and previous.key != run.key and self.declared_as(previous, run):
+            return self._frozen(previous, explain(previous.meta.get("inputs", {}), run.inputs), check_files)
         try:
             result = self.load(run)
         except CorruptStore as e:
@@ -208,7 +207,8 @@ class Store:
 
                 return State.STALE, [f"stored under key format {LEGACY_FORMAT}: `journal upgrade` "
                                      "re-keys it without running anything"], None
-            previous = self.previous(run)
+            if not run.pinned:
+                previous = self.previous(run)   # to explain what changed
             if previous is None:
                 return State.MISSING, ["never run"], None
             reasons = explain(previous.meta.get("inputs", {}), run.inputs)

@@ -277,10 +277,10 @@ def _child_main(job: Job, conn) -> None:
 class Child:
     """One job running in its own spawned worker process."""
 
-    def __init__(self, job: Job, ctx=None, *, bare_main: bool = True) -> None:
-        """``bare_main``: do not re-import the caller's ``__main__`` in a spawned worker (the
-        worker needs nothing from it; it would be the ``journal`` script, pytest, or inside a
-        Ray worker Ray's own worker script: seconds of imports on a busy machine)."""
+    def __init__(self, job: Job, ctx=None) -> None:
+        """The spawned worker does not re-import the caller's ``__main__`` (it needs nothing from
+        it; it would be the ``journal`` script, pytest, or inside a Ray worker Ray's own worker
+        script: seconds of imports on a busy machine)."""
         ctx = ctx or mp.get_context("spawn")
         recv, send = ctx.Pipe(duplex=False)
         job = Job(**{**job.__dict__, "scratch": tempfile.mkdtemp(prefix="journal-run-")})
@@ -288,8 +288,7 @@ class Child:
         self.proc = ctx.Process(target=_child_main, args=(job, send), daemon=True,
                                 name=f"journal-{job.name}")
         main = sys.modules["__main__"]
-        if bare_main:
-            sys.modules["__main__"] = types.ModuleType("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
         try:
             self.proc.start()
         finally:

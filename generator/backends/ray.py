@@ -216,10 +216,9 @@ class RayBackend:
                 first = str(e).strip().splitlines()[0] if str(e).strip() else ""
                 item = ("done", Outcome(error=f"the Ray task was lost ({type(e).__name__}): {first}",
                                         crashed=True))
-            if item[0] == "started" or job.id not in self.started:
-                if job.id not in self.started:
-                    self.started.add(job.id)
-                    events.append(Started(job.id, item[1] if item[0] == "started" else ""))
+            if job.id not in self.started:
+                self.started.add(job.id)
+                events.append(Started(job.id, item[1] if item[0] == "started" else ""))
             if item[0] == "progress":
                 events.append(Progress(job.id, item[1], item[2]))
             elif item[0] == "done":
