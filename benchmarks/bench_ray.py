@@ -1,6 +1,6 @@
 """Ray backend vs local backend: 4 CPU-bound experiments, a local 2-CPU Ray cluster vs --jobs 2.
 
-A Ray head is started for the run (`ray start --head --num-cpus 2 --block`, not timed)
+A Ray head is started for the run (`ray start --head --num-cpus 2 --num-gpus 0 --block`, not timed)
 and stopped at the end. Each round runs one post's four experiments with `rerun_all`
 through generator.build.build(site=False): once with the local backend and --jobs 2,
 once with `backend="ray"` against that head (what `journal run --rerun-all --address
@@ -50,7 +50,7 @@ def start_head(cpus: int = 2) -> tuple[subprocess.Popen, str, Path]:
     port = _free_port()
     log = temp / "head.log"
     ray = shutil.which("ray") or os.path.join(os.path.dirname(sys.executable), "ray")
-    head = subprocess.Popen([ray, "start", "--head", "--port", str(port), "--num-cpus", str(cpus),
+    head = subprocess.Popen([ray, "start", "--head", "--port", str(port), "--num-cpus", str(cpus), "--num-gpus", "0",
                              "--disable-usage-stats", "--include-dashboard=false",
                              "--dashboard-agent-listen-port", str(_free_port()),
                              "--temp-dir", str(temp), "--block"],

@@ -22,15 +22,10 @@ def heat(run, *, keep: bool = False):
 '''
 
 
-def _png(journal, exp_dir, name):
+def _png(exp_dir, name):
     import matplotlib.image as mpimg
 
     return mpimg.imread(exp_dir / "figures" / name)
-
-
-def _result(journal, function):
-    [folder] = [p for p in (journal.root / "results").glob(f"{function}/*") if p.is_dir()]
-    return folder
 
 
 def _check(journal, module):
@@ -41,12 +36,12 @@ def _check(journal, module):
     metrics = [json.loads((f / "metrics.json").read_text()) for f in folders]
     for m in metrics:  # drawn with the journal's defaults, not matplotlib's 6.4 x 4.8 and 10.5 pt ticks
         assert m["height"] == 4.0 and m["ticks"] == 9.0
-    light = _png(journal, folders[0], "heat.light.png")
-    dark = _png(journal, folders[0], "heat.dark.png")
+    light = _png(folders[0], "heat.light.png")
+    dark = _png(folders[0], "heat.dark.png")
     h, w = light.shape[:2]
     assert light[h // 2, w // 2, :3].min() > 0.95       # Blues starts at white...
     assert dark[h // 2, w // 2, :3].max() < 0.45         # ...and the dark copy starts dark
-    widths = sorted(_png(journal, f, "small.light.png").shape[1] for f in folders)
+    widths = sorted(_png(f, "small.light.png").shape[1] for f in folders)
     assert widths[0] < 650 < 1000 < widths[1]            # kept as drawn (3 in) vs the journal's 6.4 in
 
 

@@ -112,7 +112,7 @@ def cluster():
     log = open(temp / "head.log", "w+")
     head = subprocess.Popen(
         [shutil.which("ray") or os.path.join(os.path.dirname(sys.executable), "ray"), "start",
-         "--head", "--port", str(port), "--num-cpus", "2", "--disable-usage-stats",
+         "--head", "--port", str(port), "--num-cpus", "2", "--num-gpus", "0", "--disable-usage-stats",
          "--include-dashboard=false", "--dashboard-agent-listen-port", str(_free_port()), "--temp-dir", str(temp), "--block"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         env=dict(os.environ, RAY_USAGE_STATS_ENABLED="0", JOURNAL_TEST_PIDS=str(pids),
