@@ -9,7 +9,7 @@ diagnostics while it trains: how many units saturate, and how big each update is
 next to the weights it changes.
 
 Both share one model class (``MLP``, with a hand-written ``BatchNorm1d``) and one
-training loop. Every weight starts as a standard normal drawn in week 1's order,
+training loop (``training.train``). Every weight starts as a standard normal drawn in week 1's order,
 so ``mlp_init(fix="none")`` is week 1's ``mlp`` step for step, and each fix only
 rescales the same draws.
 """
@@ -28,19 +28,12 @@ import torch.nn.functional as F  # noqa: E402
 
 from generator.params import PositiveFloat, PositiveInt, Probability  # noqa: E402
 
-from .clock import Stopwatch  # noqa: E402
-from .data import build_dataset, load_split  # noqa: E402
+from .training import load_splits, train  # noqa: E402
 
 FIXES = ("none", "softmax", "tanh", "kaiming")
 TANH_GAIN = 5 / 3  # tanh squashes its input; this gain keeps a deep stack's activations at unit scale
 SATURATED = 0.97   # |tanh| above this: the unit sits on a flat tail, its local gradient 1 - t^2 < 0.06
 PROBE = 1000       # training examples used to look inside the network (histograms, saturation)
-MAX_POINTS = 2000  # per logged series
-
-
-def _every(steps: int, points: int = MAX_POINTS) -> int:
-    """A logging interval that keeps a series of ``steps`` steps under ``points`` points."""
-    return max(1, math.ceil(steps / points))
 
 
 # -- the model ---------------------------------------------------------------------
@@ -152,64 +145,6 @@ class MLP:
         return total / len(X)
 
 
-# -- training, shared by both experiments --------------------------------------------
-
-def _load(run, data: str, dedup: bool, split_seed: int, block_size: int):
-    """The vocabulary and the three (X, Y) splits on the run's device."""
-    vocab, split = load_split(run, data, split_seed, dedup)
-    sets = {}
-    for name in ("train", "dev", "test"):
-        X, Y = build_dataset(getattr(split, name), vocab, block_size)
-        sets[name] = (X.to(run.device), Y.to(run.device))
-    return vocab, sets
-
-
-def _batches(n: int, batch_size: int, count: int, generator: torch.Generator, device: str):
-    """Minibatch indices, drawn ahead in blocks of 1000 steps: one RNG call per block."""
-    for start in range(0, count, 1000):
-        block = torch.randint(0, n, (min(1000, count - start), batch_size), generator=generator)
-        yield from block.to(device)
-
-
-def _train(run, model: MLP, sets, generator: torch.Generator, *, steps: int, batch_size: int,
-           lr: float, lr_final: float, decay_at: float, watch=None) -> dict[str, float]:
-    """Minibatch SGD; the rate drops from ``lr`` to ``lr_final`` after ``decay_at`` of the steps.
-    Returns the seconds it took, wall-clock and CPU (``Stopwatch``), dev evaluations included.
-
-    Series: ``train_loss`` (mean minibatch loss over each logging interval) and
-    ``dev_loss`` (the whole dev split in evaluation mode, 50 times per run). If
-    given, ``watch(step, lr)`` is called at each logging step, right after the
-    update, while the step's activations and gradients are still at hand.
-    """
-    params = model.parameters()
-    X, Y = sets["train"]
-    run.total(steps)
-    log_every, eval_every = _every(steps), max(1, steps // 50)
-    decay_step = int(decay_at * steps)
-    running, in_window = torch.zeros((), device=run.device), 0
-    clock = Stopwatch()
-    for k, ix in enumerate(_batches(len(X), batch_size, steps, generator, run.device)):
-        loss = F.cross_entropy(model(X[ix], training=True), Y[ix])
-        step_lr = lr if k < decay_step else lr_final
-        for p in params:
-            p.grad = None
-        loss.backward()
-        with torch.no_grad():
-            for p in params:
-                p.add_(p.grad, alpha=-step_lr)
-        running += loss.detach()  # summed on the device: no read-back every step
-        in_window += 1
-        if in_window == log_every or k == steps - 1:
-            run.log(k, train_loss=running.item() / in_window)
-            running.zero_()
-            in_window = 0
-            if watch is not None:
-                watch(k, step_lr)
-        if k % eval_every == 0 or k == steps - 1:
-            run.log(k, dev_loss=model.nll(*sets["dev"]))
-    return clock.read()
-
-
 def _saturation(acts: list[torch.Tensor]) -> torch.Tensor:
     """Per layer, the fraction of tanh outputs with |t| > SATURATED: a (layers,) tensor."""
     return torch.stack([(a.abs() > SATURATED).float().mean() for a in acts])
@@ -258,7 +193,7 @@ def mlp_init(
     if fix not in FIXES:
         raise ValueError(f"fix={fix!r} is not known: use one of {', '.join(map(repr, FIXES))}")
     g = run.generator()  # draws the initial weights, then every minibatch
-    vocab, sets = _load(run, data, dedup, split_seed, block_size)
+    vocab, sets = load_splits(run, data, dedup, split_seed, block_size)
     model = MLP(vocab.size, block_size, emb, [hidden], False, g, run.device)
     W1, b1 = model.hidden[0].weight, model.hidden[0].bias
     with torch.no_grad():
@@ -281,7 +216,7 @@ def mlp_init(
     run.figure("hidden_init", _plot_hidden_init(model.preacts[0].cpu(), model.acts[0].cpu(), fix,
                                                 rows=batch_size))
 
-    took = _train(run, model, sets, g, steps=steps, batch_size=batch_size,
+    took = train(run, model, sets, g, steps=steps, batch_size=batch_size,
                   lr=lr, lr_final=lr_final, decay_at=decay_at)
 
     return {
@@ -350,7 +285,7 @@ def deep_mlp(
     each weight matrix, relative to its size; about -3 is healthy).
     """
     g = run.generator()  # draws the initial weights, then every minibatch
-    vocab, sets = _load(run, data, dedup, split_seed, block_size)
+    vocab, sets = load_splits(run, data, dedup, split_seed, block_size)
     model = MLP(vocab.size, block_size, emb, [hidden] * layers, batchnorm, g, run.device)
     with torch.no_grad():
         for layer in model.hidden:
@@ -375,7 +310,7 @@ def deep_mlp(
                 **dict(zip(ud_names, ud)))
         ud_curve.append((step, ud))
 
-    took = _train(run, model, sets, g, steps=steps, batch_size=batch_size,
+    took = train(run, model, sets, g, steps=steps, batch_size=batch_size,
                   lr=lr, lr_final=lr_final, decay_at=decay_at, watch=watch)
 
     # Look inside the trained network on a probe of training examples.

@@ -26,14 +26,9 @@ from generator.params import NonNegativeFloat, PositiveFloat, PositiveInt, Proba
 from .clock import Stopwatch  # noqa: E402
 from .counts import bigram_counts, bigram_nll, bigram_probs  # noqa: E402
 from .data import build_dataset, load_split, sample_words  # noqa: E402
+from .training import batches, every, sgd_step  # noqa: E402
 
 N_SAMPLES = 20  # words in each `samples` artifact
-MAX_POINTS = 2000  # per logged series
-
-
-def _every(steps: int, points: int = MAX_POINTS) -> int:
-    """A logging interval that keeps a series of ``steps`` steps under ``points`` points."""
-    return max(1, math.ceil(steps / points))
 
 
 # -- bigram_nn ---------------------------------------------------------------------
@@ -71,7 +66,7 @@ def bigram_nn(
     count_train_nll = bigram_nll(P_counts, split.train, vocab)
 
     run.total(steps)
-    every = _every(steps)
+    log_every = every(steps)
     curve: list[tuple[int, float]] = []  # (step, train NLL) for the figure
     for k in range(steps):
         logits = x_onehot @ W  # (N, V)
@@ -81,7 +76,7 @@ def bigram_nn(
         loss.backward()
         with torch.no_grad():
             W -= lr * W.grad
-        if k % every == 0 or k == steps - 1:
+        if k % log_every == 0 or k == steps - 1:
             run.log(k, loss=loss.item(), nll=nll.item())
             curve.append((k, nll.item()))
 
@@ -170,22 +165,6 @@ def _mlp_setup(run, data: str, dedup: bool, split_seed: int, block_size: int, em
     return vocab, sets, model
 
 
-def _sgd_step(params: list[torch.Tensor], loss: torch.Tensor, lr: float) -> None:
-    for p in params:
-        p.grad = None
-    loss.backward()
-    with torch.no_grad():
-        for p in params:
-            p.add_(p.grad, alpha=-lr)
-
-
-def _batches(n: int, batch_size: int, count: int, generator: torch.Generator, device: str):
-    """Minibatch indices, drawn ahead in blocks of 1000 steps: one RNG call per block."""
-    for start in range(0, count, 1000):
-        block = torch.randint(0, n, (min(1000, count - start), batch_size), generator=generator)
-        yield from block.to(device)
-
-
 def mlp(
     run,
     *,
@@ -216,15 +195,15 @@ def mlp(
     run.total(steps)
     # the dev split is evaluated about 50 times, but never more often than every 1,000
     # steps: a whole-split evaluation costs as much as many training steps
-    log_every, eval_every = _every(steps), max(min(steps, 1000), steps // 50)
+    log_every, eval_every = every(steps), max(min(steps, 1000), steps // 50)
     decay_step = int(decay_at * steps)
     running, in_window = torch.zeros((), device=run.device), 0
     train_curve, dev_curve = [], []
     clock = Stopwatch()
-    for k, ix in enumerate(_batches(len(X), batch_size, steps, g, run.device)):
+    for k, ix in enumerate(batches(len(X), batch_size, steps, g, run.device)):
         loss = F.cross_entropy(model(X[ix]), Y[ix])
         step_lr = lr if k < decay_step else lr_final
-        _sgd_step(params, loss, step_lr)
+        sgd_step(params, loss, step_lr)
         # Accumulate on the device: reading a value back every step would stall a GPU.
         running += loss.detach()
         in_window += 1
@@ -327,16 +306,15 @@ def lr_sweep(
 
     run.total(steps)
     losses = torch.zeros(steps, device=run.device)
-    for k, ix in enumerate(_batches(len(X), batch_size, steps, g, run.device)):
+    for k, ix in enumerate(batches(len(X), batch_size, steps, g, run.device)):
         loss = F.cross_entropy(model(X[ix]), Y[ix])
-        _sgd_step(params, loss, lrs[k])
+        sgd_step(params, loss, lrs[k])
         losses[k] = loss.detach()
         if k % 100 == 0:
             run.progress(k)
     losses = losses.cpu()
     smooth = _moving_average(losses, max(1, steps // 20))
-    every = _every(steps)
-    for k in range(0, steps, every):
+    for k in range(0, steps, every(steps)):
         run.log(k, loss=losses[k].item(), smoothed=smooth[k].item(), lr=lrs[k])
     # Ignore non-finite losses (a diverged tail) when looking for the minimum.
     finite = torch.where(torch.isfinite(smooth), smooth, torch.tensor(float("inf")))

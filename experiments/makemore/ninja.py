@@ -28,7 +28,8 @@ import torch.nn.functional as F
 from generator.params import PositiveFloat, PositiveInt, Probability
 
 from .clock import Stopwatch
-from .deeper import MLP, TANH_GAIN, _batches, _every, _load
+from .deeper import MLP, TANH_GAIN
+from .training import batches, every, load_splits
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 EPS = 1e-5  # BatchNorm's guard against a zero variance, as in torch.nn
@@ -165,7 +166,7 @@ def backprop_check(
     if dtype not in DTYPES:
         raise ValueError(f"dtype={dtype!r} is not known: use one of {', '.join(map(repr, DTYPES))}")
     g = run.generator()
-    vocab, sets = _load(run, data, dedup, split_seed, block_size)
+    vocab, sets = load_splits(run, data, dedup, split_seed, block_size)
     p = _init(vocab.size, block_size, emb, hidden, g, DTYPES[dtype], run.device)
     with torch.no_grad():
         p["gamma"] += 0.1 * torch.randn(hidden, generator=g, dtype=p["gamma"].dtype).to(run.device)
@@ -236,7 +237,7 @@ def manual_mlp(
     (the whole dev split, 50 times per run). ``wall_s``, ``cpu_s``: seconds spent training.
     """
     g = run.generator()
-    vocab, sets = _load(run, data, dedup, split_seed, block_size)
+    vocab, sets = load_splits(run, data, dedup, split_seed, block_size)
     p = _init(vocab.size, block_size, emb, hidden, g, torch.float32, run.device)
     running_mean = torch.zeros(1, hidden, device=run.device)
     running_var = torch.ones(1, hidden, device=run.device)
@@ -251,11 +252,11 @@ def manual_mlp(
             return F.cross_entropy(h @ p["W2"] + p["b2"], Ys).item()
 
     run.total(steps)
-    log_every, eval_every = _every(steps), max(1, steps // 50)
+    log_every, eval_every = every(steps), max(1, steps // 50)
     decay_step = int(decay_at * steps)
     running, in_window = 0.0, 0
     clock = Stopwatch()
-    for k, ix in enumerate(_batches(len(X), batch_size, steps, g, run.device)):
+    for k, ix in enumerate(batches(len(X), batch_size, steps, g, run.device)):
         Xb, Yb = X[ix], Y[ix]
         if manual:
             with torch.no_grad():

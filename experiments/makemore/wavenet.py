@@ -21,8 +21,9 @@ import torch.nn.functional as F
 from generator.params import PositiveFloat, PositiveInt, Probability
 
 from .data import sample_words
-from .deeper import TANH_GAIN, BatchNorm1d, Linear, _load, _train
+from .deeper import TANH_GAIN, BatchNorm1d, Linear
 from .neural import N_SAMPLES
+from .training import load_splits, train
 
 
 class Tree:
@@ -100,9 +101,9 @@ def wavenet(
     seconds spent training, dev evaluations included.
     """
     g = run.generator()  # draws the initial weights, then every minibatch
-    vocab, sets = _load(run, data, dedup, split_seed, block_size)
+    vocab, sets = load_splits(run, data, dedup, split_seed, block_size)
     model = Tree(vocab.size, block_size, emb, hidden, g, run.device)
-    took = _train(run, model, sets, g, steps=steps, batch_size=batch_size,
+    took = train(run, model, sets, g, steps=steps, batch_size=batch_size,
                   lr=lr, lr_final=lr_final, decay_at=decay_at)
 
     samples = sample_words(
