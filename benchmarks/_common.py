@@ -286,7 +286,7 @@ def clear_generator_caches() -> None:
 
 
 class Phases:
-    """Times the steps of generator.build.build by wrapping the names it calls.
+    """Times the steps of generator.commands.build.build by wrapping the names it calls.
 
     Only names that exist are wrapped, so a refactored build.py still runs (with fewer
     phases shown)."""
@@ -314,20 +314,21 @@ class Phases:
         self._saved.append((owner, attr, original))
         setattr(owner, attr, timed_call)
 
-    HOMES = {"read_posts": "generator.posts", "plan": "generator.plan", "check": "generator.render",
-             "render": "generator.render", "progress": "generator.render", "weeks": "generator.render",
-             "write": "generator.render", "build_site": "generator.site.mkdocs"}
+    HOMES = {"read_posts": "generator.source.posts", "plan": "generator.plan.planner",
+             "check": "generator.render.check", "render": "generator.render.page",
+             "progress": "generator.render.progress_page", "weeks": "generator.render.home",
+             "write": "generator.render.write", "build_site": "generator.site.mkdocs"}
 
     def __enter__(self) -> Phases:
         import importlib
 
-        import generator.build as b
-        import generator.store as s
+        import generator.commands.build as b
+        import generator.plan.freshness as s
 
         for name in self.NAMES:   # where build.py imports it: at the top, or when it needs it
             owner = b if hasattr(b, name) else importlib.import_module(self.HOMES[name])
             self._wrap(owner, name, name)
-        self._wrap(s.Store, "state", "store.state")
+        self._wrap(s, "state", "store.state")
         return self
 
     def __exit__(self, *exc) -> None:
@@ -356,7 +357,7 @@ def warm_compare(root: Path, repeat: int, *, subprocesses: bool, label: str,
     In-process: generator.build.build(root, Options(quiet=True)) (with generator's caches
     cleared each time) vs generator.site.build_site(root). Subprocesses: `journal build -q`
     vs `mkdocs build -q`, each in a fresh interpreter."""
-    from generator.build import Options, build
+    from generator.commands.build import Options, build
     from generator.site import build_site
 
     if subprocesses:
@@ -400,7 +401,7 @@ def profile_build(root: Path, top: int = 25) -> None:
     import io
     import pstats
 
-    from generator.build import Options, build
+    from generator.commands.build import Options, build
 
     clear_generator_caches()
     prof = cProfile.Profile()

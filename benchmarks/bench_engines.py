@@ -72,7 +72,7 @@ def journal_root(args) -> tuple[Path, str, bool]:
 def rebuilds(root: Path, twin: Path, repeat: int, cli: bool) -> dict[str, list[float]]:
     import zensical
 
-    from generator.build import Options, build
+    from generator.commands.build import Options, build
     from generator.site.zensical import _call
 
 
@@ -227,7 +227,7 @@ def main() -> None:
     shutil.rmtree(twin, ignore_errors=True)
     shutil.copytree(root, twin, symlinks=True)
     try:
-        from generator.build import Options, build
+        from generator.commands.build import Options, build
 
         for where, engine, site_dir in ((root, "material", root / "site-m"), (twin, "zensical", None)):
             t0 = time.perf_counter()

@@ -41,7 +41,7 @@ def fresh(root: Path, posts: int) -> bool:
     """Whether ``root`` already holds this journal with every result fresh."""
     if len(list((root / "posts").glob("*.md"))) != posts:
         return False
-    from generator.build import status
+    from generator.commands.status import status
 
     try:
         return all(x.state.value == "fresh" for x in status(root))
@@ -50,16 +50,16 @@ def fresh(root: Path, posts: int) -> bool:
 
 
 def fill(root: Path, how: str, jobs: int) -> None:
-    from generator.backends.local import LocalBackend
-    from generator.build import Journal
-    from generator.execute import Executor
-    from generator.progress import reporter
+    from generator.context import Journal
+    from generator.run.backends.local import LocalBackend
+    from generator.run.execute import Executor
+    from generator.run.progress import reporter
 
     t0 = time.perf_counter()
     if how == "cli":
         c.cli(root, "run", "-q", "--jobs", str(jobs))
     else:
-        journal = Journal(root)
+        journal = Journal.open(root)
         _, the_plan = journal.read()
         runs = list(the_plan.runs)
         backend = LocalBackend(jobs, ctx=mp.get_context("fork"))  # the same worker, started by fork
@@ -100,7 +100,8 @@ def main() -> None:
             c.cheap_journal(root, posts, chart_every=3)
             print(f"generated {posts} posts in {time.perf_counter() - t0:.2f}s: {root}")
             fill(root, args.fill, args.jobs)
-        from generator.build import Options, build, status
+        from generator.commands.build import Options, build
+        from generator.commands.status import status
 
         t0 = time.perf_counter()
         s = build(root, Options(quiet=True))

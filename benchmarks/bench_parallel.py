@@ -98,9 +98,10 @@ def main() -> None:
                                          f"{{{{ e{i}.norm }}}}" for i in range(4)) + "\n")
     print(f"journal: {root}\nexperiments: 4 x {what}")
     try:
-        from generator.build import Journal, Options, build
+        from generator.commands.build import Options, build
+        from generator.context import Journal
 
-        journal = Journal(root)
+        journal = Journal.open(root)
 
         def run(jobs: int):
             def go() -> None:

@@ -93,8 +93,8 @@ def main() -> None:
           "trivial: 4 x cheap.curve(n=20)")
     head, address, temp = start_head()
     try:
-        from generator.backends.ray import RayBackend
-        from generator.build import Options, build
+        from generator.commands.build import Options, build
+        from generator.run.backends.ray import RayBackend
 
         connects: list[float] = []    # ray.init, per Ray build
         first_start: list[float] = []  # connected -> the first task reports it started

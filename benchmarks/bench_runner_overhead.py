@@ -11,7 +11,7 @@ Side by side, interleaved, in one process:
 
 Target: executor - direct <= 1 s. The cli figure is printed alongside.
 Then a breakdown of where a worker's time goes (spawning a bare process, the imports
-a worker does, git_commit()).
+a worker does, git.commit()).
 """
 
 from __future__ import annotations
@@ -42,14 +42,16 @@ def main() -> None:
                  "# Only\n\nThe loss reached {{ tiny.final:.4f }}.\n")
     sys.path.insert(0, str(root))
     try:
-        from generator.backends.local import LocalBackend
-        from generator.build import Journal, Options, build
-        from generator.execute import Executor, git_commit
+        from generator import git
+        from generator.commands.build import Options, build
+        from generator.context import Journal
         from generator.handle import RunHandle
-        from generator.progress import reporter
+        from generator.run.backends.local import LocalBackend
+        from generator.run.execute import Executor
+        from generator.run.progress import reporter
 
         build(root, Options(site=False, quiet=True, jobs=1))  # the cold run fills the store
-        journal = Journal(root)
+        journal = Journal.open(root)
         _, the_plan = journal.read()
         (run,) = the_plan.runs
         module = importlib.import_module(run.module)
@@ -102,9 +104,9 @@ def main() -> None:
         parts = {
             "python -c pass": lambda: subprocess.run([sys.executable, "-c", "pass"], check=True),
             "spawn + join a no-op process": bare,
-            "python -c 'import generator.execute'": imports("generator.execute"),
-            "python -c 'import generator.execute, numpy'": imports("generator.execute, numpy"),
-            "git_commit() (2 git processes)": lambda: git_commit(root),
+            "python -c 'import generator.run.execute'": imports("generator.run.execute"),
+            "python -c 'import generator.run.execute, numpy'": imports("generator.run.execute, numpy"),
+            "git.commit() (2 git processes)": lambda: git.commit(root),
         }
         times = c.interleave(parts, max(3, repeat // 2), warmup=1)
         for name, xs in times.items():

@@ -37,7 +37,7 @@ def shipped_journal() -> Path | None:
     if not any((c.REPO / "posts").glob("*.md")) or not (c.REPO / "results").is_dir():
         print("shipped journal: no posts or no results/ yet; using a generated journal")
         return None
-    from generator.build import status
+    from generator.commands.status import status
     from generator.errors import JournalError
 
     try:
@@ -73,7 +73,7 @@ def shipped_journal() -> Path | None:
 
 
 def generated_journal(posts: int) -> Path:
-    from generator.build import Options, build
+    from generator.commands.build import Options, build
 
     root = c.cheap_journal(c.temp_dir("warm"), posts, figures=min(2, posts))
     t0 = time.perf_counter()
@@ -97,7 +97,7 @@ def main() -> None:
     kind = "shipped" if root else "generated"
     root = root or generated_journal(args.posts)
     try:
-        from generator.build import Options, build
+        from generator.commands.build import Options, build
 
         t0 = time.perf_counter()
         s = build(root, Options(quiet=True))  # renders, draws charts into the cache

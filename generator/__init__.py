@@ -12,7 +12,7 @@ def __getattr__(name: str):
 
         return RunHandle
     if name == "current_run":
-        from generator.notebook import current_run
+        from generator.current import current_run
 
         return current_run
     raise AttributeError(f"module 'generator' has no attribute {name!r}")

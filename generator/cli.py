@@ -1,6 +1,6 @@
-"""The ``journal`` command. Exit codes are chosen here and nowhere else:
+"""The ``journal`` command: its arguments, and its exit codes, chosen here and nowhere else:
 0 success, 1 an experiment failed (or results are stale under --frozen),
-2 bad input, 130 interrupted."""
+2 bad input, 130 interrupted. What each command does and says is ``generator.commands``."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ import click
 from rich.markup import escape
 
 from generator import __version__
-from generator.errors import InputError, JournalError, Problem, printable
-from generator.progress import console, out
-
-BACKENDS = ["local", "ray"]  # generator.backends.NAMES (not imported here: the CLI starts fast)
+from generator.console import console, out
+from generator.errors import InputError, JournalError, printable
+from generator.source.config import BACKENDS, ENGINES
 
 
 class _Ctx:
@@ -47,7 +46,7 @@ def _guard(fn):
         except Exception as e:  # noqa: BLE001 - a bug: say so briefly, details with --debug
             if debug:
                 raise
-            from generator.execute import Interrupted
+            from generator.run.execute import Interrupted
 
             if isinstance(e, Interrupted):
                 console.print("[bold red]interrupted[/]: stopped all experiments; "
@@ -86,7 +85,7 @@ def _run_options(fn):
         click.option("--no-wait", is_flag=True, help="Fail instead of waiting if another build "
                      "holds the results store."),
         click.option("-q", "--quiet", is_flag=True, help="Print only errors and the summary."),
-        click.option("--backend", type=click.Choice(BACKENDS), default=None,
+        click.option("--backend", type=click.Choice(list(BACKENDS)), default=None,
                      help="Where experiments run: worker processes here, or one Ray task each on "
                           "a Ray cluster (default: [tool.journal] backend, else local)."),
         click.option("--address", metavar="ADDR", default=None,
@@ -106,7 +105,7 @@ def _run_options(fn):
               "metric holds is an error, not a warning.")
 @click.option("--site-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to write the site (default: site/).")
-@click.option("--engine", type=click.Choice(["material", "zensical"]), default=None,
+@click.option("--engine", type=click.Choice(list(ENGINES)), default=None,
               help="The site engine (default: [tool.journal] engine in pyproject.toml, else material).")
 @click.argument("posts", nargs=-1, metavar="[POST]...")
 @click.pass_obj
@@ -118,8 +117,8 @@ def build(obj: _Ctx, quick, rerun, rerun_all, jobs, keep_going, no_wait, quiet, 
     POSTs (a path, file name or slug) limit what runs to those posts' stale experiments;
     every page is still built, from what is stored (a stale experiment of another post
     shows a warning box on its page)."""
-    from generator.build import Options
-    from generator.build import build as do_build
+    from generator.commands.build import Options
+    from generator.commands.build import build as do_build
 
     t0 = time.perf_counter()
     s = do_build(obj.root, Options(quick=quick, frozen=frozen, rerun=tuple(rerun),
@@ -145,8 +144,8 @@ def run_cmd(obj: _Ctx, names, quick, rerun, rerun_all, jobs, keep_going, no_wait
     A POST (a path, file name or slug) limits the run to that post's stale experiments.
     A NAME (an experiment: `name` when one post uses it, else `slug/name`; or a function,
     `makemore.mlp`) runs again even if fresh."""
-    from generator.build import Options, split_targets
-    from generator.build import build as do_build
+    from generator.commands.build import Options, split_targets
+    from generator.commands.build import build as do_build
 
     posts, names = split_targets(obj.root, tuple(names))
     s = do_build(obj.root, Options(quick=quick, rerun=tuple(rerun) + names, posts=posts,
@@ -164,48 +163,10 @@ def run_cmd(obj: _Ctx, names, quick, rerun, rerun_all, jobs, keep_going, no_wait
 def status(obj: _Ctx, posts, explain: bool):
     """List every experiment of every post (or of the POSTs named: a path, file name or slug)
     as fresh, stale, missing, corrupt or frozen (pinned)."""
-    from rich.markup import escape
+    from generator.commands.status import report
+    from generator.commands.status import status as do_status
 
-    from generator.build import status as do_status
-    from generator.store import State, folder_name
-
-    colour = {State.FRESH: "green", State.STALE: "yellow", State.MISSING: "red", State.CORRUPT: "red",
-              State.FROZEN: "cyan"}
-    lines = do_status(obj.root, tuple(posts))
-    width = max((len(line.run.label) for line in lines), default=0)
-    for line in lines:
-        r = line.run
-        out.print(f"[{colour[line.state]}]{line.state.value:8}[/] {r.label:<{width}}  "
-                  f"{r.function} [dim]{r.short}[/]", highlight=False)
-        if explain or line.state is State.CORRUPT:
-            reasons = list(line.reasons) if line.state is not State.FRESH else []
-            if explain:
-                reasons += [f"not followed (the module it names is not a literal): {u}"
-                            for u in r.unfollowed]
-            for reason in reasons:
-                out.print(f"           [dim]-[/] {escape(reason)}", highlight=False)
-    counts = {s: sum(1 for x in lines if x.state is s) for s in State}
-    out.print(", ".join(f"{n} {s.value}" for s, n in counts.items() if n) or "no experiments")
-    if counts[State.CORRUPT]:
-        from generator.errors import CorruptStore
-
-        bad = [f"results/{folder_name(x.run.function)}/{x.run.key[:16]} ({x.run.name})" for x in lines
-               if x.state is State.CORRUPT]
-        raise CorruptStore("corrupt stored results: " + ", ".join(bad)
-                           + "; `journal build --rerun NAME` replaces one")
-
-
-def _pin_posts(root: Path, names: tuple[str, ...], frozen: bool) -> None:
-    from generator.posts import read_posts, select_posts, set_frozen
-
-    root = root.resolve()
-    if not names:
-        raise InputError(Problem("command line", None, "POST", "name at least one post (a path, "
-                                 "file name or slug)"))
-    for post in select_posts(read_posts(root), names, root):
-        changed = set_frozen(post, frozen)
-        state = "pinned" if frozen else "unpinned"
-        out.print(f"{post.rel}: {state}{'' if changed else ' already'}", markup=False)
+    report(do_status(obj.root, tuple(posts)), explain)
 
 
 @main.command()
@@ -216,7 +177,9 @@ def freeze(obj: _Ctx, posts):
     """Pin POSTs (`freeze: true` in their front matter): their results are used as stored
     even when code, packages or data they depend on change. `journal status` shows them
     as frozen and, with --explain, what changed since they ran."""
-    _pin_posts(obj.root, posts, True)
+    from generator.commands.freeze import pin
+
+    pin(obj.root, posts, True)
 
 
 @main.command()
@@ -225,7 +188,9 @@ def freeze(obj: _Ctx, posts):
 @_guard
 def unfreeze(obj: _Ctx, posts):
     """Unpin POSTs: remove `freeze: true` from their front matter, so what changed runs again."""
-    _pin_posts(obj.root, posts, False)
+    from generator.commands.freeze import pin
+
+    pin(obj.root, posts, False)
 
 
 @main.command()
@@ -236,19 +201,9 @@ def lock(obj: _Ctx):
 
     Keys read package versions from the lock, so a frozen build (publishing) needs none of
     them installed; a build that runs experiments checks the installed ones against it."""
-    from importlib import metadata
+    from generator.commands.lock import lock as do_lock
 
-    from generator.lock import third_party, write_lock
-    from generator.plan import installed_dists
-
-    versions, missing = {}, []
-    for top in sorted(third_party(obj.root.resolve())):
-        dists = installed_dists(top)
-        if not dists:
-            missing.append(top)
-        for d in dists:
-            versions[d] = metadata.version(d).split("+")[0]
-    path = write_lock(obj.root.resolve(), versions)
+    path, versions, missing = do_lock(obj.root)
     for d, v in sorted(versions.items()):
         out.print(f"{d}=={v}", markup=False)
     if missing:
@@ -265,7 +220,7 @@ def upgrade(obj: _Ctx):
     A result is re-keyed when the inputs it recorded are exactly what the posts and
     code give now, read under the format it was stored with. `journal build` does
     this too before it decides what to run."""
-    from generator.build import upgrade_results
+    from generator.commands.upgrade import upgrade_results
 
     done = upgrade_results(obj.root)
     for run in done:
@@ -283,55 +238,9 @@ def show(obj: _Ctx, names):
     NAMES are experiment names (or slug/name); without them, every experiment. The
     names printed are the qualified ones another post refers to (week-2/deep_bn.dev_nll);
     the experiment's own post may drop the slug (deep_bn.dev_nll)."""
-    from generator.build import Journal
-    from generator.render import fmt_number
-    from generator.stats import Spread, fmt_spread, numeric
-    from generator.store import State
+    from generator.commands.show import show as do_show
 
-    journal = Journal(obj.root)
-    posts, the_plan = journal.read()
-    slugs = {p.rel: p.slug for p in posts}
-    shown = 0
-    for rel, runs in the_plan.by_post.items():
-        for name, run in runs.items():
-            if names and name not in names and f"{slugs[rel]}/{name}" not in names:
-                continue
-            shown += 1
-            qualified = f"{slugs[rel]}/{name}"   # what another post writes; its own post writes `name`
-            replicas = the_plan.replicas(run)
-            seeds = f"  {len(replicas)} seeds: {', '.join(str(r.seed) for r in replicas)}" if run.seeds else ""
-            out.print(f"[bold]{qualified}[/]  {run.function}  [dim]{run.short}[/]{seeds}  "
-                      f"[dim](in {rel} itself: {name}.…)[/]", highlight=False)
-            found = []   # the stored result of each seed: fresh, or standing in a pinned post
-            for r in replicas:
-                state, _, result = journal.store.state(r)
-                if state is State.CORRUPT:
-                    journal.store.load(r)   # raises: a damaged result is reported (exit 1), as everywhere
-                if state in (State.FRESH, State.FROZEN) and result is not None:
-                    found.append(result)
-            if len(found) < len(replicas):
-                missing = len(replicas) - len(found)
-                out.print(f"  no result yet{f' for {missing} of its seeds' if run.seeds else ''}: "
-                          "`journal build` runs it", highlight=False)
-                if not found:
-                    continue
-            result = found[0]
-            for key, value in result.metrics.items():
-                values = [res.metrics.get(key) for res in found]
-                numbers = [numeric(v) for v in values]
-                if len(found) > 1 and all(isinstance(n, float) for n in numbers):
-                    text = f"{fmt_spread(Spread(tuple(numbers)))}  (mean ± sd over {len(found)} seeds)"
-                else:
-                    text = fmt_number(value)
-                out.print(f"  metric    {qualified}.{key} = {text}", markup=False)
-            for key, points in result.series.items():
-                out.print(f"  series    {qualified}.{key} ({len(points)} points)", markup=False)
-            for fig in result.figures:
-                out.print(f"  figure    {qualified}.{fig}", markup=False)
-            for art in result.artifacts:
-                out.print(f"  text      {qualified}.{art}", markup=False)
-    if names and not shown:
-        raise InputError(f"no experiment named {', '.join(names)}")
+    do_show(obj.root, tuple(names))
 
 
 @main.command()
@@ -340,7 +249,7 @@ def show(obj: _Ctx, names):
 @_guard
 def gc(obj: _Ctx, dry_run: bool):
     """Remove stored results that no post uses, and all quick results."""
-    from generator.build import gc as do_gc
+    from generator.commands.gc import gc as do_gc
 
     removed = do_gc(obj.root, dry_run=dry_run)
     for path in removed:
@@ -362,7 +271,7 @@ def new(obj: _Ctx, title: str, date, experiment: str | None):
 
     TITLE is the post's title, e.g. "Week 3: BatchNorm"; without a week number,
     "Week N: " is put in front, N being one more than the latest week."""
-    from generator.scaffold import create
+    from generator.commands.new import create
 
     for path in create(obj.root, title, date=date.date() if date else None, experiment=experiment):
         out.print(_relative(path), markup=False, highlight=False)
@@ -390,28 +299,13 @@ def init(obj: _Ctx, directory: Path, title: str, author, github, example: bool, 
     """Start a journal in DIRECTORY that builds at once; in an existing journal, add what is missing.
 
     Never overwrites a file. A non-empty folder that is not a journal is refused."""
-    from generator.starter import Settings
-    from generator.starter import init as do_init
+    from generator.commands.init import Settings, report
+    from generator.commands.init import init as do_init
 
     root = directory if directory.is_absolute() else obj.root / directory
     made = do_init(root, Settings(title=" ".join(title.split()) or "Learning ML in public",
                                   author=author, github=github, example=example, tool=tool))
-    where = _relative(made.root)
-    if made.repaired and not made.added:
-        out.print(f"{where} is a journal with nothing missing: nothing written", markup=False)
-        return
-    out.print(f"{where} is a journal: added the {len(made.added)} missing file"
-              f"{'s' * (len(made.added) != 1)}:" if made.repaired else
-              f"a new journal in {where}: {len(made.added)} files", markup=False, highlight=False)
-    for rel in made.added:
-        out.print(f"  + {rel}", markup=False, highlight=False)
-    for rel in made.kept:
-        out.print(f"  kept {rel} (already there)", markup=False, highlight=False)
-    if not made.repaired:
-        out.print(f"\nnext: cd {where} && journal build && journal serve", markup=False, highlight=False)
-        if github is None:
-            out.print("set site_url and repo_url in mkdocs.yml (or use --github USER/REPO) "
-                      "before publishing", markup=False, highlight=False)
+    report(made, github, _relative(made.root))
 
 
 @main.command("diff")
@@ -420,28 +314,15 @@ def init(obj: _Ctx, directory: Path, title: str, author, github, example: bool, 
 @_guard
 def diff_cmd(obj: _Ctx, rev: str):
     """Metric changes between the results the posts use now and at REV (default: HEAD)."""
-    from rich.table import Table
+    from generator.commands.diff import diff, report
 
-    from generator.diff import diff, fmt_change, fmt_value
-
-    d = diff(obj.root, rev)
-    for note in d.notes:
-        console.print(f"[dim]note:[/] {note}", highlight=False)
-    if not d.changes:
-        out.print(f"no changes: {d.compared} experiment{'s' * (d.compared != 1)} compared with "
-                  f"{rev} ({d.commit[:12]})")
-        return
-    table = Table("experiment", "metric", "old", "new", "change", box=None, pad_edge=False,
-                  title=f"metrics now vs {rev} ({d.commit[:12]})", title_justify="left")
-    for c in d.changes:
-        table.add_row(c.experiment, c.metric, fmt_value(c.old), fmt_value(c.new), fmt_change(c))
-    out.print(table)
+    report(diff(obj.root, rev))
 
 
 @main.command()
 @click.option("-p", "--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
               help="The port on 127.0.0.1 to serve on.")
-@click.option("--engine", type=click.Choice(["material", "zensical"]), default=None,
+@click.option("--engine", type=click.Choice(list(ENGINES)), default=None,
               help="The site engine (default: [tool.journal] engine in pyproject.toml, else material).")
 @click.pass_obj
 @_guard
@@ -451,7 +332,7 @@ def serve(obj: _Ctx, port: int, engine: str | None):
     Prose edits show at once; an experiment whose code or params changed runs
     in the background, and the page reloads when it is done. Errors show in
     the terminal and as a banner on the page."""
-    from generator.serve import serve as do_serve
+    from generator.commands.serve import serve as do_serve
 
     do_serve(obj.root, port=port, engine=engine)
 
@@ -471,7 +352,7 @@ def deploy(obj: _Ctx, remote: str, branch: str, message: str | None, allow_place
     Refuses when a result is stale, when results/, posts/ or experiments/
     have uncommitted changes, or while site_url or repo_url in mkdocs.yml are
     placeholders."""
-    from generator.deploy import deploy as do_deploy
+    from generator.commands.deploy import deploy as do_deploy
 
     d = do_deploy(obj.root, remote=remote, branch=branch, message=message,
                   allow_placeholders=allow_placeholders)
@@ -483,6 +364,8 @@ def _relative(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
 
 def _shown(path: Path | None) -> str:
     if path is None:

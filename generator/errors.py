@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 
 class JournalError(Exception):
-    """Base of every error the journal reports to its user without a traceback."""
+    """Base of every error the journal reports to its user without a traceback (exit 1
+    unless a subclass says otherwise)."""
 
     exit_code = 1
 
@@ -57,28 +58,38 @@ class InputError(JournalError):
         return "\n".join(lines)
 
 
-class StaleResults(JournalError):
-    """``--frozen`` found results that would have to run: exit 1."""
+@dataclass(frozen=True)
+class Stale:
+    """One result a frozen build would have had to run, and why."""
 
-    exit_code = 1
+    label: str               # "posts/week-1.md:mlp"
+    function: str            # "makemore.mlp"
+    state: str               # "stale", "missing", ...
+    reasons: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.function}): {self.state}: {'; '.join(self.reasons)}"
+
+
+class StaleResults(JournalError):
+    """``--frozen`` found results that would have to run: exit 1. ``runs`` lists them."""
+
+    def __init__(self, runs: list[Stale], advice: str = "") -> None:
+        self.runs = tuple(runs)
+        super().__init__("--frozen: these results would have to run:\n  "
+                         + "\n  ".join(str(r) for r in self.runs) + (f"\n{advice}" if advice else ""))
 
 
 class RunFailed(JournalError):
     """One or more experiments failed (after all others finished): exit 1."""
 
-    exit_code = 1
-
 
 class ClaimFailed(JournalError):
     """A ``{{ check }}`` in a post does not hold for the results: exit 1."""
 
-    exit_code = 1
-
 
 class CorruptStore(JournalError):
     """A file of the results store cannot be read as what it should be: exit 1, naming it."""
-
-    exit_code = 1
 
     def __init__(self, message: str, why: str | None = None) -> None:
         super().__init__(message)
@@ -88,14 +99,10 @@ class CorruptStore(JournalError):
 class StoreWriteError(JournalError):
     """The results store cannot be written (disk full, read-only): exit 1, naming the path."""
 
-    exit_code = 1
-
 
 class LockBusy(JournalError):
-    exit_code = 1
+    """Another build holds the journal (``--no-wait``): exit 1."""
 
 
 class SiteError(JournalError):
     """mkdocs refused to build the site."""
-
-    exit_code = 1

@@ -23,7 +23,7 @@ matplotlib.use("Agg")
 from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine  # noqa: E402
 
-from generator.handle import DARK, LIGHT, RC, TYPE_SCALE, WIDTH  # noqa: E402,F401
+from generator.style import DARK, LIGHT, RC, TYPE_SCALE, WIDTH  # noqa: E402
 
 DPI = 200  # 2x a 100-dpi screen: crisp on high-density displays
 

@@ -21,28 +21,6 @@ from typing import Any
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
-# Colours of mkdocs-material's default (light) and slate (dark) schemes.
-LIGHT = {"bg": "#ffffff", "fg": "#212121", "grid": "#e0e0e0"}
-DARK = {"bg": "#1e2129", "fg": "#e2e4e9", "grid": "#3a3f4b"}
-
-WIDTH = 6.4  # inches: a figure or chart fills the post's text column at this width
-# One type scale for every chart and figure (points, at WIDTH): readable at the column's
-# width on a laptop and on a phone. An experiment can set its own.
-TYPE_SCALE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "xtick.labelsize": 9,
-              "ytick.labelsize": 9, "legend.fontsize": 9, "figure.titlesize": 12,
-              "image.cmap": "viridis"}
-# What an experiment draws with unless it says otherwise: the type scale, a figure as wide
-# as the column, and a layout engine that keeps labels inside when a figure is resized.
-RC = {**TYPE_SCALE, "figure.figsize": (WIDTH, 4.0), "figure.constrained_layout.use": True}
-
-
-def rc_file_text() -> str:
-    """``RC`` as a matplotlibrc file, for a process that has not imported matplotlib yet."""
-    def value(v):
-        return ", ".join(str(x) for x in v) if isinstance(v, tuple) else str(v)
-
-    return "".join(f"{k}: {value(v)}\n" for k, v in RC.items())
-
 
 def _check_name(kind: str, name: str) -> str:
     if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
@@ -102,7 +80,7 @@ class RunHandle:
         self.use_figure_style()
 
     def use_figure_style(self) -> None:
-        """Draw with the journal's type scale, figure size and colour map (generator.figures.RC).
+        """Draw with the journal's type scale, figure size and colour map (generator.style.RC).
 
         An experiment overrides any of it as usual (``plt.subplots(figsize=...)``,
         ``matplotlib.rcParams``). Without matplotlib imported yet, the style is handed to it
@@ -116,6 +94,8 @@ class RunHandle:
 
             use_defaults()
             return
+        from generator.style import rc_file_text
+
         folder = Path(tempfile.mkdtemp(prefix="journal-mplrc-"))
         (folder / "matplotlibrc").write_text(rc_file_text(), encoding="utf-8")
         os.environ["MATPLOTLIBRC"] = str(folder)
@@ -186,11 +166,17 @@ class RunHandle:
         journal's width (its height scaled to match), so type is the same size in
         every figure on the page; ``keep_size=True`` saves it as drawn.
         """
-        from generator.figures import WIDTH, save_light_dark
+        from generator.figures import save_light_dark
+        from generator.style import WIDTH
 
         _check_name("figure", name)
         save_light_dark(fig, self.out_dir / "figures", name, width=None if keep_size else WIDTH)
         self._figures.append(name)
+
+    @property
+    def saved_figures(self) -> list[str]:
+        """The names of the figures saved so far."""
+        return list(self._figures)
 
     # -- data ---------------------------------------------------------------
     def read_text(self, path: str | os.PathLike) -> str:

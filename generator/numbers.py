@@ -27,7 +27,17 @@ def fmt_number(value: Any, spec: str | None = None) -> str:
     return f"{value:.4g}" if abs(value) >= 1 else f"{value:.3g}"
 
 
-def fmt_duration(seconds: float) -> str:
+def fmt_duration(seconds: float, *, compact: bool = False) -> str:
+    """A duration for a reader: "850 ms", "12.3 s", "4 min 05 s", "2 h 10 min"; ``compact``
+    for terminal lines and limits: "2s", "12.3s", "4m05s", "30m", "1h30m"."""
+    if compact:
+        if seconds < 60:
+            return f"{seconds:.1f}".rstrip("0").rstrip(".") + "s"
+        m, s = divmod(int(round(seconds)), 60)
+        if m < 60:
+            return f"{m}m{s:02d}s" if s else f"{m}m"
+        h, m = divmod(m, 60)
+        return f"{h}h{m:02d}m" if m else f"{h}h"
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     if seconds < 60:

@@ -78,7 +78,7 @@ class Journal:
         return self.counter.read_text().split() if self.counter.exists() else []
 
     def build(self, **options):
-        from generator.build import Options, build
+        from generator.commands.build import Options, build
 
         options.setdefault("quiet", True)
         options.setdefault("jobs", 2)

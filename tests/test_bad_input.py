@@ -359,8 +359,8 @@ def test_disk_full_while_saving_keeps_the_store(built, tmp_path, monkeypatch):
     def full(folder):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("generator.store._fsync_tree", full)
-    from generator.build import Options, build
+    monkeypatch.setattr("generator.store.results._fsync_tree", full)
+    from generator.commands.build import Options, build
 
     with pytest.raises(RunFailed, match="could not save the result: .*No space left on device"):
         build(root, Options(quiet=True))

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from generator.errors import LockBusy, RunFailed
-from generator.execute import threads_per_worker
+from generator.run.backends.local import threads_per_worker
 
 FAULTY = '''
 import ctypes

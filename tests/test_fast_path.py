@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import manifest
-from generator.build import Options
+from generator.commands.build import Options
+from generator.incremental import manifest
 
 HELPER = "SCALE = 1.0\n"
 MODULE = '''
@@ -33,7 +33,7 @@ def settle() -> None:
 
 def warm_up(journal) -> None:
     """Build until the next build would find nothing to do (a racy record can need one more)."""
-    from generator.build import Options
+    from generator.commands.build import Options
 
     for _ in range(3):
         settle()
@@ -167,7 +167,7 @@ def test_other_options_and_racy_files_take_the_normal_path(sums):
 
 
 def test_a_build_in_the_same_process_plans_again_only_what_changed(sums):
-    from generator import warm
+    from generator.incremental import memo as warm
 
     sums.post("week-2", "sq: {run: toy.square, params: {n: 3}}", "Squares: {{ sq.total:.0f }}.\n",
               date="2024-07-11")

@@ -59,7 +59,7 @@ def test_the_dark_copy_recolours_black_lines_in_legends_too():
     import matplotlib.pyplot as plt
 
     from generator.figures import _restyle
-    from generator.handle import DARK
+    from generator.style import DARK
 
     fig, ax = plt.subplots()
     ax.plot([0, 1], [1, 1], color="black", linestyle="--", label="rule of thumb")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from test_install import REPO, run_lines, sh, venv_env
 
-from generator.lock import read_lock
-from generator.plan import package_version
+from generator.plan.keys import package_version
+from generator.source.lock import read_lock
 
 
 def test_the_lock_holds_the_installed_experiment_stack():
@@ -25,10 +25,10 @@ def test_the_lock_holds_the_installed_experiment_stack():
 def test_keys_read_versions_from_the_lock_not_from_what_is_installed(journal):
     journal.write("experiments/uses.py", "import torch\n\n\ndef f(run):\n    return {'x': 1}\n")
     journal.post("week-1", "u: {run: uses.f}", "{{ u.x }}\n")
-    from generator.build import Journal
+    from generator.context import Journal
 
     def packages():
-        _, the_plan = Journal(journal.root).read()
+        _, the_plan = Journal.open(journal.root).read()
         return the_plan.runs[0].inputs["packages"]
 
     assert packages() == {"torch": package_version("torch")}

@@ -12,10 +12,11 @@ from pathlib import Path
 import yaml
 
 import generator
-from generator.build import Options, build, status
-from generator.starter import Settings, init
-from generator.starter import site_config as make_site_config
-from generator.store import State
+from generator.commands.build import Options, build
+from generator.commands.init import Settings, init
+from generator.commands.init import site_config as make_site_config
+from generator.commands.status import status
+from generator.plan.freshness import State
 
 REPO = Path(__file__).resolve().parents[1]
 

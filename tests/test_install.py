@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 import generator
-from generator.build import Options, build
+from generator.commands.build import Options, build
 
 REPO = Path(__file__).resolve().parents[1]
 GIT = {"GIT_AUTHOR_NAME": "Ada", "GIT_AUTHOR_EMAIL": "ada@example.com", "GIT_COMMITTER_NAME": "Ada",

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from generator.build import Journal, status, upgrade_results
-from generator.code import RUNTIME_FILES, runtime_stamp
-from generator.store import State
+from generator.commands.status import status
+from generator.commands.upgrade import upgrade_results
+from generator.context import Journal
+from generator.plan.freshness import State
+from generator.source.code import RUNTIME_FILES, runtime_stamp
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,7 +33,7 @@ def _states(journal) -> dict[str, str]:
 
 
 def _keys(journal) -> dict[str, str]:
-    _, the_plan = Journal(journal.root).read()
+    _, the_plan = Journal.open(journal.root).read()
     return {name: run.key for runs in the_plan.by_post.values() for name, run in runs.items()}
 
 
@@ -133,7 +135,7 @@ def test_an_int_for_a_float_and_spellings_of_a_path_share_a_key(journal):
     """, "{{ a.steps }}\n")
     keys = _keys(journal)
     assert keys["a"] == keys["b"] and keys["c"] == keys["d"] != keys["e"]
-    _, the_plan = Journal(journal.root).read()
+    _, the_plan = Journal.open(journal.root).read()
     assert the_plan.by_post["posts/week-1.md"]["c"].params["scale"] == 2.0
     assert isinstance(the_plan.by_post["posts/week-1.md"]["c"].params["scale"], float)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generator.build import status
+from generator.commands.status import status
 
 SHARED = "FACTOR = 2\n\n\ndef scaled(x):\n    return FACTOR * x\n"
 READER = """

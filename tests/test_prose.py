@@ -105,7 +105,7 @@ def test_sd_of_one_seed_is_refused_before_running(journal):
 
 
 def test_a_chart_of_seeds_draws_the_mean_and_a_band(journal):
-    from generator.kinds.chart import mean_and_band
+    from generator.render.kinds.chart import mean_and_band
 
     mean, band = mean_and_band([[[0, 1.0], [1, 2.0], [2, 9.0]], [[0, 3.0], [1, 4.0]]])
     assert mean == [[0, 2.0], [1, 3.0]]          # only the steps every seed logged
@@ -201,8 +201,8 @@ def test_claims_over_seeds_weigh_the_spread(journal, claim, holds):
 
 
 def test_holds_uses_two_standard_errors():
-    from generator.kinds.check import holds
-    from generator.stats import Spread
+    from generator.render.kinds.check import holds
+    from generator.render.stats import Spread
 
     a, b = Spread((1.0, 1.2, 1.4)), Spread((1.5, 1.7, 1.9))   # sd 0.2 each; 2 SE of diff ≈ 0.327
     assert holds("<", a, b)                                    # difference 0.5
@@ -269,8 +269,8 @@ def test_the_lint_flags_a_typed_number_that_a_parameter_or_metric_holds(journal)
 
 
 def test_the_lint_reads_metrics_to_the_typed_precision_and_skips_one_digit_numbers(journal):
-    from generator.lint import lint
-    from generator.render import check
+    from generator.render.check import check
+    from generator.render.lint import lint
 
     journal.post("week-1", "a: {run: seeded.noisy, seeds: 2}\n", "PLACEHOLDER\n")
     journal.build()
@@ -278,9 +278,9 @@ def test_the_lint_reads_metrics_to_the_typed_precision_and_skips_one_digit_numbe
     mean = (stored[0]["nll"] + stored[1]["nll"]) / 2
     body = f"Mean {mean:.2f}, again {mean:.3f}; one digit: 5 and 0.1; a seed 0.\n"
     journal.post("week-1", "a: {run: seeded.noisy, seeds: 2}\n", body)
-    from generator.build import Journal
+    from generator.context import Journal
 
-    j = Journal(journal.root)
+    j = Journal.open(journal.root)
     posts, plan = j.read()
     results = {r.key: j.store.load(r) for r in plan.runs}
     found = lint(posts, plan, check(posts, plan), results)

@@ -22,7 +22,7 @@ import yaml
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.posts import read_post
+from generator.source.posts import read_post
 
 REPO = Path(__file__).resolve().parents[1]
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")

@@ -160,7 +160,7 @@ def on_ray(cluster, tmp_path_factory):
     """One build through the cluster of the whole mix; what it produced and reported."""
     from conftest import Journal, make_journal
 
-    import generator.progress as progress_module  # the build takes its reporter from here
+    import generator.run.progress as progress_module  # the build takes its reporter from here
 
     base = tmp_path_factory.mktemp("ray")
     root = make_journal(base / "journal")
@@ -375,12 +375,12 @@ def test_the_local_backend_gives_an_experiment_the_cores_it_asks_for(journal):
 
 
 def test_the_key_does_not_depend_on_resources_or_backend(journal):
-    from generator.build import Journal
+    from generator.context import Journal
 
     journal.post("week-1", "sq: {run: toy.square}\n", "x\n")
-    (plain,) = Journal(journal.root).read()[1].runs
+    (plain,) = Journal.open(journal.root).read()[1].runs
     journal.post("week-1", "sq: {run: toy.square, resources: {cpus: 2, gpus: 1, memory: 2GB}}\n", "x\n")
-    (asking,) = Journal(journal.root).read()[1].runs
+    (asking,) = Journal.open(journal.root).read()[1].runs
     assert plain.key == asking.key and asking.resources.memory == 2 * 10**9
 
 
@@ -414,7 +414,7 @@ def test_a_notebook_experiment_runs_on_the_cluster_too(cluster, tmp_path):
 
 
 def test_the_command_line_offers_every_backend():
-    from generator.backends import NAMES
     from generator.cli import BACKENDS
+    from generator.run.backends import NAMES
 
     assert tuple(BACKENDS) == NAMES

@@ -372,7 +372,7 @@ def test_an_unwritable_store_is_named_and_left_clean(copy, monkeypatch, fault, s
     """Faults injected in-process: a full disk or a read-only mount cannot be made without root."""
     import errno
 
-    from generator.build import Options, build
+    from generator.commands.build import Options, build
     from generator.errors import JournalError
 
     copy.write("posts/bad.md", fm("  b: {run: toy.square, params: {n: 4}}\n", "{{ b.total }}\n"))

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from generator.errors import InputError
-from generator.refs import scan
-from generator.render import fmt_number
+from generator.numbers import fmt_number
+from generator.render.refs import scan
 
 GOLDEN = Path(__file__).parent / "golden" / "every-reference.md"
 
@@ -158,7 +158,7 @@ def test_a_wrong_headline_declaration_is_an_error_before_anything_runs(journal, 
 
 
 def test_a_metric_that_goes_down_marks_the_best_so_far():
-    from generator.render import _direction
+    from generator.render.progress_page import direction as _direction
 
     assert [_direction(n) for n in ("dev_nll", "train_loss", "accuracy", "total")] == \
         ["lower", "lower", "higher", ""]
@@ -219,8 +219,8 @@ def test_number_formatting(value, spec, text):
 
 
 def test_every_reference_kind_parses_its_example_and_is_documented():
-    from generator.kinds import KINDS
-    from generator.refs import parse
+    from generator.render.kinds import KINDS
+    from generator.render.refs import parse
 
     docs = (Path(__file__).parent.parent / "docs" / "reference.md").read_text()
     for word, kind in KINDS.items():
@@ -284,14 +284,14 @@ def test_charts_speak_in_labels_and_take_options(journal):
     ("logy linear", "contradict"),
 ])
 def test_bad_chart_options_are_named(option, message):
-    from generator.refs import RefSyntaxError, parse
+    from generator.render.refs import RefSyntaxError, parse
 
     with pytest.raises(RefSyntaxError, match=message):
         parse(f"chart sq.value {option}", 3)
 
 
 def test_steps_read_as_50k_and_logy_when_values_span_decades():
-    from generator.charts import smoothed, spans_decades, steps_formatter
+    from generator.render.charts import smoothed, spans_decades, steps_formatter
 
     fmt = steps_formatter()
     assert [fmt(v) for v in (0, 500, 50_000, 125_000, 1_500_000)] == ["0", "500", "50k", "125k", "1.5M"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from generator.build import Options, build, status
-from generator.store import State
+from generator.commands.build import Options, build
+from generator.commands.status import status
+from generator.plan.freshness import State
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from generator.cores import cgroup_quota, usable_cores
+from generator.run.cores import cgroup_quota, usable_cores
 
 THREADS = '''
 import os

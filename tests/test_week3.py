@@ -174,7 +174,7 @@ def test_a_scatter_plots_one_metric_against_another_with_seed_bars(journal):
     ("scatter params dev_nll : a b=1", "cannot read 'b=1'"),
 ])
 def test_a_malformed_scatter_says_what_it_expects(source, message):
-    from generator.refs import RefSyntaxError, parse
+    from generator.render.refs import RefSyntaxError, parse
 
     with pytest.raises(RefSyntaxError, match=re.escape(message)):
         parse(source, 1)

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator import git as _git
 from generator.errors import InputError, JournalError, Problem, StaleResults
 
 CHECKED = ("results", "posts", "experiments")   # what a published page is made of
@@ -24,8 +25,6 @@ CHECKED = ("results", "posts", "experiments")   # what a published page is made 
 
 class DeployError(JournalError):
     """The site was not published: exit 1."""
-
-    exit_code = 1
 
 
 @dataclass(frozen=True)
@@ -38,12 +37,9 @@ class Deployed:
 
 def git(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     try:
-        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=120)
-    except FileNotFoundError:
-        raise DeployError("git is not installed: deploying pushes to a git remote") from None
-    if check and proc.returncode != 0:
-        raise DeployError(f"git {' '.join(args)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
-    return proc
+        return _git.git(root, *args, check=check, why="deploying (it pushes to a git remote)")
+    except _git.GitError as e:
+        raise DeployError(str(e)) from None
 
 
 def uncommitted(root: Path) -> list[str]:
@@ -86,12 +82,12 @@ def deploy(root: Path, *, remote: str = "origin", branch: str = "gh-pages",
     while mkdocs.yml's site_url or repo_url are placeholders (unless ``allow_placeholders``)."""
     from ghp_import import GhpError, ghp_import
 
-    from generator.build import Options, build
-    from generator.site.base import placeholder_urls
+    from generator.commands.build import Options, build
+    from generator.context import Journal
 
     root = root.resolve()
     commit = _check_repository(root, remote)
-    placeholders = placeholder_urls(root)
+    placeholders = Journal.open(root).placeholders()
     if placeholders and not allow_placeholders:
         raise DeployError("refusing to deploy: mkdocs.yml still has placeholder URLs, so share cards, "
                           "the feed and links would point at a site that is not yours:\n  "

@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.errors import InputError, JournalError, Problem
-
-
-class GitError(JournalError):
-    exit_code = 1
+from generator import git
+from generator.context import Journal
+from generator.errors import InputError, Problem
 
 
 @dataclass(frozen=True)
@@ -57,10 +55,7 @@ def _number(v: Any) -> bool:
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=60)
-    except FileNotFoundError:
-        raise GitError("git is not installed: `journal diff` reads results at a git revision") from None
+    return git.git(root, *args, timeout=60, why="`journal diff` (it reads results at a git revision)")
 
 
 def _resolve(root: Path, rev: str) -> str:
@@ -109,11 +104,9 @@ class _Revision:
 
 
 def diff(root: Path, rev: str = "HEAD") -> Diff:
-    from generator.build import Journal
-
     root = root.resolve()
     commit = _resolve(root, rev)
-    journal = Journal(root)
+    journal = Journal.open(root)
     posts, the_plan = journal.read()
     slugs = {p.rel: p.slug for p in posts}
     then = _Revision(root, commit)
@@ -168,3 +161,22 @@ def fmt_change(c: Change) -> str:
     text = f"{d:+.4g}"
     r = c.relative
     return f"{text} ({r:+.2%})" if r is not None else text
+
+
+def report(d: Diff) -> None:
+    """Print the changes as a table (or that there are none)."""
+    from rich.table import Table
+
+    from generator.console import console, out
+
+    for note in d.notes:
+        console.print(f"[dim]note:[/] {note}", highlight=False)
+    if not d.changes:
+        out.print(f"no changes: {d.compared} experiment{'s' * (d.compared != 1)} compared with "
+                  f"{d.rev} ({d.commit[:12]})")
+        return
+    table = Table("experiment", "metric", "old", "new", "change", box=None, pad_edge=False,
+                  title=f"metrics now vs {d.rev} ({d.commit[:12]})", title_justify="left")
+    for c in d.changes:
+        table.add_row(c.experiment, c.metric, fmt_value(c.old), fmt_value(c.new), fmt_change(c))
+    out.print(table)

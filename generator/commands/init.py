@@ -24,12 +24,12 @@ import datetime as _dt
 import json
 import re
 import string
-import subprocess
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 import generator
+from generator import git
 from generator.errors import InputError, Problem
 
 PACKAGE = Path(generator.__file__).resolve().parent
@@ -124,12 +124,7 @@ def _urls(github: str) -> tuple[str, str]:
 def _author(given: str | None) -> str:
     if given and given.strip():
         return " ".join(given.split())
-    try:
-        name = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        name = ""
-    return name or "the author"
+    return git.user_name() or "the author"
 
 
 def _yaml_str(text: str) -> str:
@@ -242,3 +237,24 @@ def init(root: Path, settings: Settings = Settings()) -> Made:
             f.write(data)
         added.append(rel)
     return Made(root, repairing, tuple(added), tuple(kept))
+
+
+def report(made: Made, github: str | None, shown: str) -> None:
+    """Say what ``init`` wrote (``shown``: the journal's folder as the user sees it)."""
+    from generator.console import out
+
+    if made.repaired and not made.added:
+        out.print(f"{shown} is a journal with nothing missing: nothing written", markup=False)
+        return
+    out.print(f"{shown} is a journal: added the {len(made.added)} missing file"
+              f"{'s' * (len(made.added) != 1)}:" if made.repaired else
+              f"a new journal in {shown}: {len(made.added)} files", markup=False, highlight=False)
+    for rel in made.added:
+        out.print(f"  + {rel}", markup=False, highlight=False)
+    for rel in made.kept:
+        out.print(f"  kept {rel} (already there)", markup=False, highlight=False)
+    if not made.repaired:
+        out.print(f"\nnext: cd {shown} && journal build && journal serve", markup=False, highlight=False)
+        if github is None:
+            out.print("set site_url and repo_url in mkdocs.yml (or use --github USER/REPO) "
+                      "before publishing", markup=False, highlight=False)

@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from generator.errors import InputError, Problem
-from generator.posts import Post, read_post
+from generator.source.posts import Post, read_post
 
 _WEEK = re.compile(r"\bweek[\s_-]*(\d{1,4})\b", re.IGNORECASE)
 _MODULE = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")

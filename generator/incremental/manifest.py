@@ -25,15 +25,16 @@ of what the build wrote, which the next build compares with what is there.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from generator import __version__
+from generator.hashing import fresh_file_sha, sha256
 
 FILE = Path(".journal") / "build.json"
 FORMAT = 1
@@ -43,7 +44,7 @@ RACY = "racy"
 INPUT_TREES = ("posts", "experiments", "results")   # walked whole, relative to the journal
 INPUT_FILES = ("mkdocs.yml", "pyproject.toml", "experiments.lock", "docs/blog/.authors.yml")
 _SKIP_DIRS = frozenset({"__pycache__", ".tmp"})
-GENERATOR = Path(__file__).resolve().parent
+GENERATOR = Path(__file__).resolve().parents[1]   # the generator package: a tool edit counts
 
 
 class Uncertain(Exception):
@@ -131,11 +132,21 @@ def usable(opts) -> bool:
     return opts.site and not (opts.rerun or opts.rerun_all or opts.posts)
 
 
+class Note(NamedTuple):
+    """A line a build printed, to print again when a fast build replays it."""
+
+    text: str
+    markup: bool = True        # rich markup in ``text``
+    highlight: bool = True     # rich's highlighting
+    unless_quiet: bool = False  # left out under --quiet
+    after: bool = False        # printed after the site is built (not before)
+
+
 @dataclass
 class Replay:
     """What a fast build says and returns in place of the work it skips."""
 
-    notes: list[list] = field(default_factory=list)   # [text, markup, highlight, unless_quiet]
+    notes: list[Note] = field(default_factory=list)
     cached: int = 0
     pages: int = 0
 
@@ -179,7 +190,7 @@ def mark_racy(sigs: dict, since_ns: int) -> None:
 
 
 def _content(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return fresh_file_sha(Path(path))
 
 
 def _written_matches(recorded: dict, folders: list[Path]) -> bool:
@@ -220,7 +231,7 @@ def record(root: Path, opts, engine: str, started_ns: int, seen: dict, extra: li
                 written[path] = RACY
                 continue
             data = content.read_bytes() if isinstance(content, Path) else content
-            written[path] = {"sig": written[path], "sha": hashlib.sha256(data).hexdigest()}
+            written[path] = {"sig": written[path], "sha": sha256(data)}
     data = {"options": options_key(opts, engine), "extra": sorted(set(extra)),
             "outputs": [str(p) for p in outputs], "inputs": inputs, "written": written,
             "replay": {"notes": replay.notes, "cached": replay.cached, "pages": replay.pages}}
@@ -256,7 +267,7 @@ def check(root: Path, opts, engine: str) -> tuple[Replay | None, dict | None]:
         if not _written_matches(data["written"], [Path(p) for p in data["outputs"]]):
             return None, seen
         r = data["replay"]
-        return Replay(list(r["notes"]), int(r["cached"]), int(r["pages"])), seen
+        return Replay([Note(*n) for n in r["notes"]], int(r["cached"]), int(r["pages"])), seen
     except (OSError, ValueError, KeyError, TypeError, Uncertain):
         return None, seen
 

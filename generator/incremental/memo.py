@@ -4,7 +4,7 @@ same process (``journal serve`` builds after every edit).
 Planning a post's experiments (finding each function, following its imports, hashing the
 code and data) and checking a result in the store (reading result.json, hashing its files)
 depend on the post's front matter and on files outside posts/. While none of those files
-changed -- their signatures, taken as :mod:`generator.manifest` takes them, are as they were
+changed -- their signatures, taken as :mod:`generator.incremental.manifest` takes them, are as they were
 when the last build started -- a post whose front matter is the same gets the runs planned
 for it last time, and a run whose result was fresh (or frozen) gets that answer again. A
 prose edit then re-plans only its own post. Any other change forgets everything.
@@ -12,15 +12,15 @@ prose edit then re-plans only its own post. Any other change forgets everything.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator import manifest
+from generator.hashing import canonical
+from generator.incremental import manifest
 
 if TYPE_CHECKING:
-    from generator.plan import Plan, Run
-    from generator.posts import Post
+    from generator.plan.model import Plan, Run
+    from generator.source.posts import Post
     from generator.store import Store
 
 _MEMOS: dict[Path, Memo] = {}
@@ -69,7 +69,8 @@ class Memo:
     def plan(self, posts: list[Post], quick: bool) -> Plan:
         """``plan.plan(posts, root, quick=quick)``, re-planning only posts whose front matter
         changed."""
-        from generator.plan import Plan, plan
+        from generator.plan.model import Plan
+        from generator.plan.planner import plan
 
         keys = {p.rel: _post_key(p, quick) for p in posts}
         todo = [p for p in posts if keys[p.rel] is None or keys[p.rel] not in self.plans]
@@ -89,26 +90,22 @@ class Memo:
                     self.plans[key] = (runs, seeds)
             by_post[p.rel] = runs
             seeded.update(seeds)
-        whole = Plan(by_post, (), seeded)
-        distinct: dict[str, Run] = {}
-        for run in whole.every_run():
-            distinct.setdefault(run.key, run)
-        return Plan(by_post, tuple(distinct.values()), seeded)
+        return Plan.of(by_post, seeded)
 
     def state(self, store: Store, run: Run, check_files: bool = False) -> tuple:
-        """``store.state(run, check_files=...)``; a fresh or frozen answer is remembered."""
-        from generator.store import State
+        """``freshness.state(store, run, check_files=...)``; a fresh or frozen answer is remembered."""
+        from generator.plan.freshness import State, state
 
         try:
             key = (str(store.root), check_files, run.key, run.label, run.function, run.pinned,
-                   json.dumps(run.declared, sort_keys=True, default=str))
+                   canonical(run.declared))
         except TypeError:
-            return store.state(run, check_files=check_files)
+            return state(store, run, check_files=check_files)
         self._used.add(key)
         if key in self.states:
             self.hits += 1
             return self.states[key]
-        answer = store.state(run, check_files=check_files)
+        answer = state(store, run, check_files=check_files)
         if answer[0] in (State.FRESH, State.FROZEN):
             self.states[key] = answer
         return answer
@@ -117,7 +114,7 @@ class Memo:
 def _post_key(post: Post, quick: bool) -> tuple | None:
     """What a post's planned runs depend on, besides files outside posts/."""
     try:
-        spec = json.dumps(post.experiments, sort_keys=True, default=str)
+        spec = canonical(post.experiments)
     except TypeError:   # names that are not strings: planning reports them
         return None
     return post.rel, spec, post.meta.get("freeze") is True, quick

@@ -7,27 +7,49 @@ warm build does not even import matplotlib.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from generator.handle import WIDTH
+from generator.hashing import digest as _digest
+from generator.style import WIDTH
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+# Charts are cached by their data and by the code that draws them (style.py holds the type scale).
+CHART_VERSION = hashlib.sha256(b"".join(
+    p.read_bytes() for p in (Path(__file__), _PACKAGE / "figures.py", _PACKAGE / "style.py"))).hexdigest()[:12]
+Paths = tuple[Path, Path]   # a chart's light and dark PNG
 
 
-def cached_chart(cache: Path, digest: str) -> tuple[Path, Path] | None:
-    light = cache / f"{digest}.light.png"
-    dark = cache / f"{digest}.dark.png"
+def _in_cache(cache: Path, name: str) -> Paths | None:
+    light = cache / f"{name}.light.png"
+    dark = cache / f"{name}.dark.png"
     return (light, dark) if light.is_file() and dark.is_file() else None
 
 
+def cached(cache: Path, identity: dict, draw: Callable[[str], Paths | None],
+           prefix: str = "") -> tuple[str, Paths] | None:
+    """A chart's name (``prefix`` and a digest of ``identity`` and the drawing code) and its
+    light and dark PNGs in ``cache``: drawn by ``draw(name)`` only when not cached already.
+    ``identity`` names what the chart shows (result keys, options), never the data itself:
+    results are content-addressed. ``draw`` may return None (nothing to draw): so does this."""
+    name = prefix + _digest({"v": CHART_VERSION, **identity}, 16)
+    found = _in_cache(cache, name)
+    if found is not None:
+        return name, found
+    drawn = draw(name)
+    return None if drawn is None else (name, drawn)
+
+
 def _cached(cache: Path, digest: str, draw: Callable, inputs: dict | None = None,
-            size: tuple[float, float] = (WIDTH, 3.6)) -> tuple[Path, Path]:
+            size: tuple[float, float] = (WIDTH, 3.6)) -> Paths:
     """The light and dark PNGs of a chart, drawn by ``draw(ax)`` only if not cached.
 
     ``inputs`` (what the chart shows, without its data: labels, scales, limits) is kept
     beside the images as ``<digest>.json``, so what a chart says can be checked without
     reading pixels."""
-    found = cached_chart(cache, digest)
+    found = _in_cache(cache, digest)
     if found:
         return found
     light = cache / f"{digest}.light.png"
@@ -196,7 +218,7 @@ def draw_progress(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path,
 def draw_scatter(spec: dict[str, Any], cache: Path, digest: str) -> tuple[Path, Path]:
     """One metric against another, a point per experiment (named in the legend): the mean
     over its seeds, with bars of ± one standard deviation when it has more than one."""
-    from generator.stats import Spread
+    from generator.render.stats import Spread
 
     def draw(ax) -> None:
         for i, (label, xs, ys) in enumerate(spec["points"]):

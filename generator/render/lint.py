@@ -24,11 +24,11 @@ import re
 from dataclasses import dataclass
 
 from generator.errors import Problem
-from generator.kinds.metric import seed_values
-from generator.plan import Plan, Run
-from generator.posts import Post
-from generator.refs import Ref
-from generator.stats import Spread, numeric
+from generator.plan.model import Plan, Run
+from generator.render.kinds.metric import seed_values
+from generator.render.stats import Spread, numeric
+from generator.render.syntax import REF, Ref, mask
+from generator.source.posts import Post
 
 _NUMBER = re.compile(r"(?<![\w.,\-/^*@#&])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(%)?(?![\w\-/^*]|[.,]\d)")
 _SKIP = re.compile(r"\]\([^)]*\)|<[^>\n]*>|https?://\S+")   # link targets, HTML tags, bare URLs
@@ -65,14 +65,12 @@ def lint(posts: list[Post], plan: Plan, scanned: dict, results: dict) -> list[Pr
 def _prose(line: str, refs: list[Ref]) -> list[str]:
     """The parts of a body line a reader reads as prose: the text around references
     (with code and math blanked out) and the captions of references."""
-    from generator.refs import _REF, _masked
-
-    masked = _masked(line)
+    masked = mask(line)
     parts, pos = [], 0
     for ref in refs:
         parts.append(masked[pos:ref.start])
         if ref.caption:
-            parts.append(_REF.sub(" ", ref.caption))
+            parts.append(REF.sub(" ", ref.caption))
         pos = ref.end
     parts.append(masked[pos:])
     return [_SKIP.sub(" ", p) for p in parts]

@@ -1,6 +1,6 @@
 """Running the stale experiments through a backend, and sealing what they made.
 
-The backend (``generator.backends``) decides where each job runs; this module
+The backend (``generator.run.backends``) decides where each job runs; this module
 hands it the jobs, enforces timeouts, passes progress to the live display, and
 moves a finished run's staging folder into the store only when the run reported
 success. An exception, ``os._exit``, a segfault, an out-of-memory kill, a lost
@@ -13,22 +13,21 @@ from __future__ import annotations
 import datetime as _dt
 import platform
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 
-from generator.backends.base import Backend, Finished, Progress, Request, Started
-from generator.backends.local import threads_per_worker  # noqa: F401 - part of this module's API
-from generator.plan import Run
+from generator import git
+from generator.numbers import fmt_duration
+from generator.plan.model import Run
+from generator.run.backends.base import Backend, Finished, Progress, Request, Started
+from generator.run.worker import Job, cap_log, tail
 from generator.store import Result
-from generator.worker import Job, cap_log, tail
 
 
 class Status(str, Enum):
     RAN = "ran"
-    CACHED = "cached"
     FAILED = "failed"
 
 
@@ -41,28 +40,19 @@ class Outcome:
     log: Path | None = None  # the full log of a failed run
     seconds: float = 0.0
 
+    @property
+    def failed(self) -> bool:
+        return self.status is Status.FAILED
+
 
 class Interrupted(Exception):
     """Ctrl-C: workers were stopped, nothing half-written was kept."""
 
 
-def git_commit(root: Path) -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, text=True,
-                             capture_output=True, timeout=10)
-        if out.returncode != 0:
-            return "none"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "experiments"], cwd=root,
-                               text=True, capture_output=True, timeout=10).stdout.strip()
-        return out.stdout.strip() + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "none"
-
-
 def request(run: Run, root: Path, staging: Path) -> Request:
-    function = run.inputs["function"]
-    notebook = function.removeprefix("notebook:") if function.startswith("notebook:") else ""
-    module, _, func = ("", "", "") if notebook else function.rpartition(".")
+    """The job that runs ``run``, with what it asks of the machine."""
+    notebook = run.function if run.notebook else ""
+    module, _, func = ("", "", "") if notebook else run.inputs["function"].rpartition(".")
     job = Job(id=run.key, name=run.name, root=str(root), module=module, func=func,
               params=run.params, seed=run.seed, device=run.device, quick=run.quick,
               staging=str(staging), notebook=notebook)
@@ -90,7 +80,7 @@ class Executor:
         self.logs = logs
         self.backend = backend
         self.reporter = reporter
-        self.commit = git_commit(root)
+        self.commit = git.commit(root)
 
     def run_all(self, runs: list[Run]) -> list[Outcome]:
         active: dict[str, _Active] = {}
@@ -118,7 +108,7 @@ class Executor:
                     if a.started is not None and now - a.started > a.run.timeout:
                         self.backend.cancel(key)
                         del active[key]
-                        outcomes.append(self._fail(a, f"timed out after {_fmt_duration(a.run.timeout)} "
+                        outcomes.append(self._fail(a, f"timed out after {fmt_duration(a.run.timeout, compact=True)} "
                                                       "(raise `timeout:` in the front matter if it "
                                                       "needs longer)"))
         except BaseException as e:  # Ctrl-C or an error here: no worker outlives the build
@@ -133,11 +123,10 @@ class Executor:
         return outcomes
 
     def _finish(self, a: _Active, outcome) -> Outcome:
-        if outcome.info is None:
+        if outcome.made is None:
             return self._fail(a, outcome.error, with_output=outcome.crashed)
-        info = dict(outcome.info)
         cap_log(a.staging / "log.txt")
-        prov = info.pop("provenance")
+        prov = dict(outcome.made.provenance)
         prov.update({
             "backend": self.backend.name,
             "python": platform.python_version(),
@@ -146,7 +135,8 @@ class Executor:
             "git_commit": self.commit,
             "quick": a.run.quick,
         })
-        meta = {"function": a.run.function, "inputs": a.run.inputs, **info, "provenance": prov}
+        meta = {"function": a.run.function, "inputs": a.run.inputs, **outcome.made.meta(),
+                "provenance": prov}
         try:
             result = self.store_for(a.run).commit(a.run, a.staging, meta)
         except OSError as e:
@@ -180,11 +170,3 @@ class Executor:
 
 def _shown(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-
-
-def _fmt_duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f}m" if seconds % 60 == 0 else f"{seconds / 60:.1f}m"
-    return f"{seconds / 3600:.1f}h"

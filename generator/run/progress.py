@@ -1,21 +1,16 @@
-"""Progress of a build: a live display on a terminal, plain log lines elsewhere (CI)."""
+"""Progress of a build: a live display on a terminal, plain log lines elsewhere (CI).
+
+A reporter hears of each run as it starts, steps and finishes (the build's ``Executor``
+tells it); what it says goes to the console (stderr).
+"""
 
 from __future__ import annotations
 
 import sys
 import time
 
-from rich.console import Console
-
-console = Console(stderr=True, highlight=False, soft_wrap=True)   # progress, messages, errors
-out = Console(highlight=False, soft_wrap=True)                   # a command's own output (status, diff)
-
-
-def _elapsed(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    m, s = divmod(int(round(seconds)), 60)
-    return f"{m}m{s:02d}s"
+from generator.console import console
+from generator.numbers import fmt_duration
 
 
 class PlainReporter:
@@ -40,15 +35,14 @@ class PlainReporter:
         pass
 
     def finish(self, outcome) -> None:
-        from generator.execute import Status
-
-        if outcome.status is Status.FAILED:
+        """``outcome``: a :class:`generator.run.execute.Outcome`."""
+        if outcome.failed:
             self.failed += 1
             first = outcome.error.splitlines()[0] if outcome.error else "failed"
-            self._say(f"  FAILED {outcome.run.name} after {_elapsed(outcome.seconds)}: {first}")
+            self._say(f"  FAILED {outcome.run.name} after {fmt_duration(outcome.seconds, compact=True)}: {first}")
         else:
             self.done += 1
-            self._say(f"  done   {outcome.run.name} in {_elapsed(outcome.seconds)} "
+            self._say(f"  done   {outcome.run.name} in {fmt_duration(outcome.seconds, compact=True)} "
                       f"[{self.done + self.failed}/{self.total}]")
 
     def close(self) -> None:

@@ -5,9 +5,10 @@ A ``Job`` says what to run and where to write. ``Child`` runs it in a fresh
 function with its params and a run handle, and writes metrics, series, figures,
 artifacts and its captured output into the job's staging folder. Whatever
 happens in there (an exception, ``os._exit``, a segfault, an out-of-memory kill)
-comes back as an outcome, never as a crash of the caller.
+comes back as an outcome, never as a crash of the caller. The worker speaks
+``generator.run.protocol``'s messages; its guards are ``generator.run.sandbox``.
 
-Every backend (``generator.backends``) runs jobs through ``Child``: the local
+Every backend (``generator.run.backends``) runs jobs through ``Child``: the local
 backend on this machine, the Ray backend inside a Ray task on a cluster node.
 Neither commits anything to the results store; the build does.
 """
@@ -18,7 +19,6 @@ import contextlib
 import errno
 import multiprocessing as mp
 import os
-import platform
 import shutil
 import signal
 import socket
@@ -30,6 +30,8 @@ import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from generator.run.protocol import Done, Failed, Made, Message, Stepped, Throttle
 
 LOG_LIMIT = 1_000_000  # bytes of a run's output kept in log.txt (head and tail)
 REAP_LIMIT = 5.0       # seconds to wait for a SIGKILLed worker to be reaped
@@ -56,99 +58,20 @@ class Job:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of a job: ``info`` when it finished, else ``error``."""
+    """What became of a job: ``made`` when it finished, else ``error``."""
 
-    info: dict[str, Any] | None = None
+    made: Made | None = None
     error: str = ""
     crashed: bool = False    # died without reporting: the log's last lines say more
 
 
 # -- inside the worker process -------------------------------------------------------
 
-def _die_with_parent() -> None:
-    """Linux: end this worker if the process that started it is killed."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-_WRITE_EVENTS = {"os.remove", "os.rename", "os.mkdir", "os.rmdir", "shutil.rmtree", "os.truncate",
-                 "os.symlink", "os.link", "os.chmod", "os.chown", "os.utime", "shutil.copyfile",
-                 "shutil.move"}
-
-
-def _guard_writes(allowed: list[str]) -> None:
-    """Refuse (PermissionError) a write outside the result folder and the temp dir.
-
-    A guard against accidents in the author's own code, not a sandbox: the audit hook sees
-    Python's own file operations (``open``, ``os.remove``, ``shutil`` ...), resolving paths
-    from the working directory. It does not see writes made by other processes
-    (``subprocess``, ``os.system``, ``os.exec*``), by C code (ctypes, extensions such as
-    ``sqlite3``), or relative to a directory descriptor (``dir_fd=``)."""
-    roots = [os.path.realpath(a) for a in allowed]
-
-    def inside(path) -> bool:
-        if isinstance(path, int):
-            return True  # an already-open file descriptor
-        try:
-            real = os.path.realpath(os.fsdecode(path))
-        except (TypeError, ValueError):
-            return False
-        return real == os.devnull or any(real == r or real.startswith(r + os.sep) for r in roots)
-
-    def hook(event: str, args: tuple) -> None:
-        if event == "open":
-            path, mode, flags = args
-            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
-                isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC))
-            paths = [path] if writing else []
-        elif event in _WRITE_EVENTS:
-            paths = [a for a in args[:2] if isinstance(a, (str, bytes, os.PathLike))]
-            if event in ("os.chmod", "os.chown", "os.utime", "os.truncate", "shutil.rmtree",
-                         "os.remove", "os.mkdir", "os.rmdir"):
-                paths = paths[:1]
-        else:
-            return
-        for p in paths:
-            if p is not None and not inside(p):
-                raise PermissionError(f"experiments write only inside their result folder; "
-                                      f"refused to write {os.fsdecode(p)!r} (the journal's write "
-                                      "guard stops accidental writes from Python code; it is not "
-                                      "a sandbox. JOURNAL_WRITABLE allows more folders)")
-
-    sys.addaudithook(hook)
-
-
-def _resolve_device(requested: str) -> str:
-    if requested == "cpu":
-        return "cpu"
-    torch = sys.modules.get("torch")
-    if requested == "auto" and torch is None:
-        return "cpu"  # the experiment does not use torch
-    if torch is None:
-        import torch
-    if requested in ("auto", "cuda") and torch.cuda.is_available():
-        return "cuda"
-    mps = getattr(torch.backends, "mps", None)
-    if requested in ("auto", "mps") and mps is not None and mps.is_available():
-        return "mps"
-    if requested != "auto":
-        raise RuntimeError(f"device '{requested}' was asked for but is not available here")
-    return "cpu"
-
-
-def _device_name(device: str, torch) -> str:
-    if device == "cuda" and torch is not None:
-        return torch.cuda.get_device_name(0)
-    return platform.processor() or platform.machine()
-
-
 def _run(job: Job, send) -> int:
-    """The worker process: run ``job``, report ("progress", step, total)* then
-    ("done", info) or ("error", message) through ``send``; the exit status to use."""
+    """The worker process: run ``job``, sending :class:`Stepped` now and then, then
+    :class:`Done` or :class:`Failed` through ``send``; the exit status to use."""
+    from generator.run.sandbox import allowed_writes, guard_writes
+
     staging = Path(job.staging)
     log = open(staging / "log.txt", "wb", buffering=0)
     os.dup2(log.fileno(), 1)
@@ -164,48 +87,13 @@ def _run(job: Job, send) -> int:
     sys.dont_write_bytecode = True
     scratch = job.scratch  # this run's own temp dir; the parent removes it
     os.environ["TMPDIR"] = tempfile.tempdir = scratch
-    home_cache = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-    extra = [p for p in os.environ.get("JOURNAL_WRITABLE", "").split(os.pathsep) if p]
-    allowed = [str(staging), scratch, "/dev/shm", home_cache, *extra,
-               os.environ.get("MPLCONFIGDIR") or os.path.expanduser("~/.config/matplotlib")]
-    _guard_writes(allowed)  # library caches (matplotlib's font list) may still be written
+    guard_writes(allowed_writes(str(staging), scratch))
+    on_progress = Throttle(lambda step, total: send(Stepped(step, total)))
     try:
-        if job.notebook:
-            info = _run_notebook(job, send)
-            send(("done", info))
-            return 0
-        import importlib
-
-        from generator import notebook
-        from generator.handle import RunHandle
-
-        module = importlib.import_module(job.module)
-        fn = getattr(module, job.func)
-        if "torch" in sys.modules:
-            sys.modules["torch"].set_num_threads(job.threads)
-        device = _resolve_device(job.device)
-        on_progress = _throttled(send)
-        os.chdir(staging)  # relative writes land in the result folder
-        handle = RunHandle(staging, seed=job.seed, device=device, quick=job.quick,
-                           root=root, on_progress=on_progress)
-        handle.begin()
-        notebook._RUN = handle  # generator.current_run() works in a function's helpers too
-        start = time.perf_counter()
-        returned = fn(handle, **job.params)
-        seconds = time.perf_counter() - start
-        info = handle.finish(returned)
-        torch = sys.modules.get("torch")
-        info["provenance"] = {
-            "torch": torch.__version__ if torch else None,
-            "device": device,
-            "device_name": _device_name(device, torch),
-            "node": socket.gethostname(),
-            "threads": job.threads,
-            "duration_s": round(seconds, 3),
-        }
+        made = _run_notebook(job, on_progress) if job.notebook else _run_function(job, on_progress)
         sys.stdout.flush()
         sys.stderr.flush()
-        send(("done", info))
+        send(Done(made))
         return 0
     except BaseException as e:  # noqa: BLE001 - every failure is reported, none escapes
         try:
@@ -213,8 +101,10 @@ def _run(job: Job, send) -> int:
             sys.stderr.flush()
         except OSError:
             pass  # the log is on a full disk: the message below still gets through
+        from generator.run.notebook import NotebookFailed
+
         message = "".join(traceback.format_exception_only(type(e), e)).strip()
-        if type(e).__name__ == "NotebookFailed":  # already says where: notebook, cell, source
+        if isinstance(e, NotebookFailed):  # already says where: notebook, cell, source
             message = str(e)
         if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
             message += f"\n  the disk is full: the run could not write its output ({staging})"
@@ -223,32 +113,52 @@ def _run(job: Job, send) -> int:
         if frames:
             f = frames[-1]
             message += f"\n  at {os.path.relpath(f.filename, root)}:{f.lineno} in {f.name}"
-        send(("error", message))
+        send(Failed(message))
         return 1
 
 
-def _throttled(send):
-    """Progress as the run reports it, passed on at most ten times a second (and at the end)."""
-    last = [0.0]
+def _run_function(job: Job, on_progress) -> Made:
+    import importlib
 
-    def on_progress(step: int, total: int | None) -> None:
-        now = time.monotonic()
-        if now - last[0] >= 0.1 or (total is not None and step >= total):
-            last[0] = now
-            send(("progress", step, total))
+    from generator import current
+    from generator.handle import RunHandle
+    from generator.run.sandbox import device_name, resolve_device
 
-    return on_progress
+    module = importlib.import_module(job.module)
+    fn = getattr(module, job.func)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(job.threads)
+    device = resolve_device(job.device)
+    os.chdir(job.staging)  # relative writes land in the result folder
+    handle = RunHandle(job.staging, seed=job.seed, device=device, quick=job.quick,
+                       root=job.root, on_progress=on_progress)
+    handle.begin()
+    current.bind(handle)  # generator.current_run() works in a function's helpers too
+    start = time.perf_counter()
+    returned = fn(handle, **job.params)
+    seconds = time.perf_counter() - start
+    info = handle.finish(returned)
+    torch = sys.modules.get("torch")
+    return Made.from_handle(info, {
+        "torch": torch.__version__ if torch else None,
+        "device": device,
+        "device_name": device_name(device, torch),
+        "node": socket.gethostname(),
+        "threads": job.threads,
+        "duration_s": round(seconds, 3),
+    })
 
 
-def _run_notebook(job: Job, send) -> dict[str, Any]:
-    from generator.notebook import execute
+def _run_notebook(job: Job, on_progress) -> Made:
+    from generator.run.notebook import execute
 
     start = time.perf_counter()
-    info = execute(job, _throttled(send))
+    report, notebook = execute(job, on_progress)
     seconds = time.perf_counter() - start
-    info["provenance"] = {**info.pop("kernel"), "node": socket.gethostname(),
-                          "threads": job.threads, "duration_s": round(seconds, 3)}
-    return info
+    return Made.from_handle(report.info, {
+        "torch": report.torch, "device": report.device, "device_name": report.device_name,
+        "node": socket.gethostname(), "threads": job.threads, "duration_s": round(seconds, 3),
+    }, notebook)
 
 
 def _child_main(job: Job, conn) -> None:
@@ -257,7 +167,9 @@ def _child_main(job: Job, conn) -> None:
         os.setsid()  # a process group of its own: the parent ends it, children included, at once
     except OSError:
         pass
-    _die_with_parent()
+    from generator.run.sandbox import die_with_parent
+
+    die_with_parent()
     code = 1
     try:
         code = _run(job, conn.send)
@@ -295,7 +207,7 @@ class Child:
             sys.modules["__main__"] = main
         send.close()
         self.conn = recv
-        self.message: tuple | None = None
+        self.message: Done | Failed | None = None
         self.closed = False
         self.started = time.monotonic()
 
@@ -308,9 +220,9 @@ class Child:
             return
         try:
             while self.conn.poll():
-                msg = self.conn.recv()
-                if msg[0] == "progress":
-                    on_progress(msg[1], msg[2])
+                msg: Message = self.conn.recv()
+                if isinstance(msg, Stepped):
+                    on_progress(msg.step, msg.total)
                 else:
                     self.message = msg
         except (EOFError, OSError):
@@ -340,10 +252,10 @@ class Child:
         self.kill()  # it has reported or died: what it started goes with it
         self.drain(lambda step, total: None)  # a message may still wait in the pipe
         msg, code = self.message, self.proc.exitcode
-        if msg is not None and msg[0] == "done":  # reported: the exit itself does not matter
-            return Outcome(info=msg[1])
-        if msg is not None and msg[0] == "error":
-            return Outcome(error=msg[1])
+        if isinstance(msg, Done):  # reported: the exit itself does not matter
+            return Outcome(made=msg.made)
+        if isinstance(msg, Failed):
+            return Outcome(error=msg.message)
         if _disk_full(Path(self.job.staging)):
             return Outcome(error=f"the worker stopped before reporting a result: the disk holding "
                                  f"{self.job.staging} is full", crashed=True)

@@ -14,28 +14,22 @@ from __future__ import annotations
 from generator.site.base import Engine
 from generator.site.material import Material
 from generator.site.mkdocs import build_site, load
+from generator.source.config import ENGINES as NAMES
 
 DEFAULT = "material"
-NAMES = ("material", "zensical")
 
 
-def engine(name: str | None = None) -> Engine:
-    """The engine called ``name`` (default: Material for MkDocs)."""
+def engine(name: str | None = None, settings: dict | None = None) -> Engine:
+    """The engine called ``name`` (default: Material for MkDocs); ``settings``: mkdocs.yml
+    as plain data, when the caller has read it."""
     name = name or DEFAULT
     if name == "material":
-        return Material()
+        return Material(settings)
     if name == "zensical":
         from generator.site.zensical import Zensical
 
-        return Zensical()
+        return Zensical(settings)
     raise ValueError(f"unknown site engine {name!r} (known: {', '.join(NAMES)})")
 
 
-def for_journal(root, override: str | None = None) -> Engine:
-    """The engine a journal builds with: ``override`` (``--engine``), else ``[tool.journal] engine``."""
-    from generator import config
-
-    return engine(config.choice(root, "engine", NAMES, DEFAULT, override))
-
-
-__all__ = ["DEFAULT", "NAMES", "Engine", "Material", "build_site", "engine", "for_journal", "load"]
+__all__ = ["DEFAULT", "NAMES", "Engine", "Material", "build_site", "engine", "load"]

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-
 import html
+from abc import ABC, abstractmethod
 from pathlib import Path
 from urllib.parse import urlsplit
-
-import yaml
-
-from generator.errors import InputError, Problem
 
 # Hosts and owners that stand for "not set yet": example.com and its kin are reserved for
 # examples (RFC 2606); the shipped mkdocs.yml's site is example.github.io.
@@ -32,6 +27,18 @@ class Engine(ABC):
                                         # (Material's blog drops the posts/ folder)
 
     partial_previews = False            # a quick preview may leave other pages as they were
+
+    def __init__(self, settings: dict | None = None) -> None:
+        """``settings``: mkdocs.yml as plain data, when the caller has read it already."""
+        self._settings = settings
+
+    def settings(self, root: Path) -> dict:
+        """mkdocs.yml as plain data: as given, else read once."""
+        if self._settings is None:
+            from generator.source.config import site_settings
+
+            self._settings = site_settings(root)
+        return self._settings
 
     # -- where things go ----------------------------------------------------------
     def generated(self, root: Path) -> Path:
@@ -70,7 +77,7 @@ class Engine(ABC):
         return f'<span class="journal-missing">{html.escape(text)}</span>'
 
     # -- building --------------------------------------------------------------------
-    def check(self, root: Path) -> None:
+    def check(self, root: Path) -> None:  # noqa: B027 - a hook: doing nothing is the default
         """Load and validate the site's configuration (InputError, exit 2, if it is wrong):
         called before any experiment runs."""
 
@@ -78,10 +85,10 @@ class Engine(ABC):
     def site_path(self, root: Path) -> str:
         """The path the site is served under (from site_url), ``/`` by default."""
 
-    def tick(self) -> None:
+    def tick(self) -> None:  # noqa: B027 - a hook: doing nothing is the default
         """Called often from the main thread while ``journal serve`` runs (housekeeping)."""
 
-    def require(self) -> None:
+    def require(self) -> None:  # noqa: B027 - a hook: doing nothing is the default
         """Raise InputError, before anything runs, if the engine cannot build here."""
 
     @abstractmethod
@@ -100,36 +107,24 @@ class Engine(ABC):
         return self.build(root, site_dir=self.preview_dir(root))
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):   # libyaml when present: 10x faster
-    """Reads mkdocs.yml for the few settings the journal needs, whatever tags it uses."""
-
-
-_Loader.add_multi_constructor("", lambda loader, suffix, node: None)
-
-
-def settings(root: Path) -> dict:
-    """mkdocs.yml as plain data (tags such as ``!!python/name`` read as None)."""
-    path = root / "mkdocs.yml"
-    if not path.is_file():
-        raise InputError(Problem("mkdocs.yml", None, None, "not found: the journal's site is "
-                                                          "configured in mkdocs.yml (`journal init .` "
-                                                          "adds one)"))
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - safe loader
-    except yaml.YAMLError as e:
-        raise InputError(Problem("mkdocs.yml", None, None, f"invalid YAML: {e}")) from None
-    return data if isinstance(data, dict) else {}
-
-
-def placeholder_urls(root: Path) -> list[str]:
-    """``site_url`` and ``repo_url`` settings of mkdocs.yml that are still placeholders."""
+def placeholder_urls(settings: dict) -> list[str]:
+    """``site_url`` and ``repo_url`` settings of mkdocs.yml (as plain data: ``Config.site``)
+    that are still placeholders."""
     found = []
-    config = settings(root)
+    config = settings
     for key in ("site_url", "repo_url"):
         url = str(config.get(key) or "")
         if url and _is_placeholder(url):
             found.append(f"{key}: {url}")
     return found
+
+
+def repo_url(settings: dict) -> str | None:
+    """mkdocs.yml's repo_url, if it is set and is not a placeholder."""
+    url = settings.get("repo_url")
+    if not url or any(s.startswith("repo_url") for s in placeholder_urls(settings)):
+        return None
+    return str(url).rstrip("/")
 
 
 def _is_placeholder(url: str) -> bool:

@@ -22,9 +22,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from generator.console import console
 from generator.errors import InputError, SiteError
-from generator.progress import console
-from generator.site.base import settings as _settings
 from generator.site.material import Material
 
 # MkDocs plugins Zensical implements itself (its documentation, "MkDocs plugins"; version
@@ -57,14 +56,14 @@ class Zensical(Material):
         restore_signals()
 
     def site_path(self, root: Path) -> str:
-        return urlsplit(str(_settings(root).get("site_url") or "/")).path or "/"
+        return urlsplit(str(self.settings(root).get("site_url") or "/")).path or "/"
 
     def check(self, root: Path) -> None:
         # Zensical validates its configuration only when it builds (its parser is not a public
         # interface): check what can be checked, that it is installed and mkdocs.yml's YAML.
         # mkdocs' own validation would refuse plugins that Zensical does not run
         self.require()
-        _settings(root)
+        self.settings(root)
 
     def require(self) -> None:
         try:
@@ -79,7 +78,7 @@ class Zensical(Material):
         import zensical
 
         root = root.resolve()
-        settings = _settings(root)
+        settings = self.settings(root)
         configured = (root / str(settings.get("site_dir") or "site")).resolve()
         target = configured if site_dir is None else Path(site_dir).resolve()
         if target == configured:
@@ -99,7 +98,7 @@ class Zensical(Material):
         # where mkdocs.yml says: Zensical keeps what it built in memory and rebuilds only what
         # changed when it builds from the config file and into the folder it built last time,
         # and builds from mkdocs.yml itself faster than from a config that inherits it
-        return (root / str(_settings(root).get("site_dir") or "site")).resolve()
+        return (root / str(self.settings(root).get("site_dir") or "site")).resolve()
 
     def preview(self, root: Path, *, quick: bool) -> Path:
         self.require()
@@ -109,7 +108,7 @@ class Zensical(Material):
         _build(zensical, root, root / "mkdocs.yml", strict=True)
         folder = self.preview_dir(root)
         if not quick:
-            _warn(_settings(root), folder)
+            _warn(self.settings(root), folder)
         return folder
 
 

@@ -275,7 +275,7 @@ def _literal_import(node: ast.Call, module: str, path: Path) -> str | None:
 
 # -- hashing code as code: comments, docstrings and layout do not count ----------
 
-def _strip_docstrings(tree: ast.AST) -> ast.AST:
+def strip_docstrings(tree: ast.AST) -> ast.AST:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             body = node.body
@@ -288,7 +288,7 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
 @cache
 def _code_sha(path: Path, mtime_ns: int, size: int) -> str:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    dump = ast.dump(_strip_docstrings(tree), annotate_fields=True, include_attributes=False)
+    dump = ast.dump(strip_docstrings(tree), annotate_fields=True, include_attributes=False)
     return hashlib.sha256(dump.encode()).hexdigest()
 
 
@@ -299,13 +299,15 @@ def code_sha(path: Path) -> str:
 
 
 # The generator's code that runs inside the worker and shapes a result: the run handle
-# (seeding, metrics, series, artifacts, data reads) and figure saving. Part of every key.
-RUNTIME_FILES = ("handle.py", "figures.py")
+# (seeding, metrics, series, artifacts, data reads), figure saving and the figure style.
+# Part of every key (see generator.plan.keys.EQUIVALENT_RUNTIMES before editing them).
+RUNTIME_FILES = ("handle.py", "figures.py", "style.py")
+GENERATOR = Path(__file__).resolve().parents[1]   # the generator package
 
 
 def runtime_stamp(folder: Path | None = None) -> str:
     """A version stamp of the generator code in RUNTIME_FILES (comments do not count)."""
-    folder = folder or Path(__file__).resolve().parent
+    folder = folder or GENERATOR
     h = hashlib.sha256()
     for name in RUNTIME_FILES:
         h.update(f"{name}:{code_sha(folder / name)}\n".encode())

@@ -75,7 +75,7 @@ def write_lock(root: Path, versions: dict[str, str]) -> Path:
 
 def third_party(root: Path) -> set[str]:
     """Top-level third-party modules that any module of the experiments package imports."""
-    from generator.code import PACKAGE, parse
+    from generator.source.code import PACKAGE, parse
 
     out: set[str] = set()
     import ast

@@ -7,6 +7,7 @@
         figures/        <name>.light.png, <name>.dark.png
         artifacts/      <name>.txt
         log.txt         what the run printed
+        notebook.ipynb  a notebook experiment: the notebook as it ran
     results/index.json  post:experiment -> the key it used last (for `status --explain`)
 
 A result is written in a staging folder and renamed into place only when
@@ -17,42 +18,41 @@ never used.
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import fcntl
 import hashlib
 import json
 import math
 import os
 import shutil
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from enum import Enum
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from generator.errors import CorruptStore, LockBusy, StoreWriteError
+from generator.errors import CorruptStore, StoreWriteError
+from generator.hashing import canonical, file_sha, fresh_file_sha
 
-if TYPE_CHECKING:
-    from generator.plan import Run
+
+class Keyed(Protocol):
+    """What the store knows of a run: its function (the folder), its key, how the build
+    names it (``post:name``, for the index) and its name (for messages)."""
+
+    function: str
+    key: str
+    name: str
+
+    @property
+    def label(self) -> str: ...
 
 RESULT_FILE = "result.json"
+NOTEBOOK_FILE = "notebook.ipynb"   # a notebook experiment's executed notebook
 
 
 def folder_name(function: str) -> str:
     """The store's folder for an experiment: its function, or a notebook's path with '/' as '--'."""
     return function.replace("/", "--")
-
-
-class State(str, Enum):
-    FRESH = "fresh"
-    STALE = "stale"       # a result for this post's experiment exists, but inputs changed
-    MISSING = "missing"   # never run
-    CORRUPT = "corrupt"   # files do not match their recorded hashes
-    FROZEN = "frozen"     # in a pinned post: the stored result stands although inputs changed
 
 
 @dataclass(frozen=True)
@@ -130,12 +130,7 @@ def _shown(path: Path) -> str:
 def seal(meta: dict[str, Any]) -> str:
     """The hash result.json records of its own content (every key but ``sha256``)."""
     body = {k: v for k, v in meta.items() if k != "sha256"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"),
-                                     default=str).encode()).hexdigest()
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashlib.sha256(canonical(body, ascii=True).encode()).hexdigest()
 
 
 class Store:
@@ -143,11 +138,11 @@ class Store:
         self.root = root
         self.project = project
 
-    def folder(self, run: Run) -> Path:
+    def folder(self, run: Keyed) -> Path:
         return self.root / folder_name(run.function) / run.key[:16]
 
     # -- reading --------------------------------------------------------------
-    def load(self, run: Run) -> Result | None:
+    def load(self, run: Keyed) -> Result | None:
         """The stored result for this run's key, if there is one; CorruptStore (naming the
         folder and the fix) if its result.json is damaged."""
         path = self.folder(run)
@@ -167,14 +162,12 @@ class Store:
             p = result.path / rel
             if not p.is_file():
                 bad.append(f"{rel} is missing")
-            elif _sha(p) != sha:
+            elif fresh_file_sha(p) != sha:
                 bad.append(f"{rel} was modified")
         return bad
 
     def changed_reads(self, result: Result) -> list[str]:
         """Data files the run read (through the handle) that changed since."""
-        from generator.plan import file_sha
-
         out = []
         for rel, sha in result.meta.get("reads", {}).items():
             p = Path(rel) if Path(rel).is_absolute() else self.project / rel
@@ -187,78 +180,9 @@ class Store:
                 out.append(f"{rel} changed")
         return out
 
-    def state(self, run: Run, *, check_files: bool = False) -> tuple[State, list[str], Result | None]:
-        """Fresh, stale, missing, corrupt or (in a pinned post) frozen, with the reasons.
-
-        A pinned post keeps the result it was last built with (the index's), even when another
-        post has since run the same experiment with newer code: a finished week's numbers
-        change only when the week itself is re-run."""
-        previous = self.previous(run) if run.pinned else None   # the result it was built with
-        if previous is not None and previous.key != run.key and self.declared_as(previous, run):
-            return self._frozen(previous, explain(previous.meta.get("inputs", {}), run.inputs), check_files)
-        try:
-            result = self.load(run)
-        except CorruptStore as e:
-            return State.CORRUPT, [e.why], Result(run.key, self.folder(run), {})
-        if result is None:
-            legacy = self.legacy(run)
-            if legacy is not None:
-                from generator.plan import LEGACY_FORMAT
-
-                return State.STALE, [f"stored under key format {LEGACY_FORMAT}: `journal upgrade` "
-                                     "re-keys it without running anything"], None
-            if not run.pinned:
-                previous = self.previous(run)   # to explain what changed
-            if previous is None:
-                return State.MISSING, ["never run"], None
-            reasons = explain(previous.meta.get("inputs", {}), run.inputs)
-            if run.pinned:
-                if not self.declared_as(previous, run):
-                    return State.STALE, ["its declaration in the pinned post changed, so it runs: "
-                                         + "; ".join(reasons)], None
-                return self._frozen(previous, reasons, check_files)
-            return State.STALE, reasons, None
-        if check_files:
-            bad = self.verify(result)
-            if bad:
-                return State.CORRUPT, bad, result
-        reads = self.changed_reads(result)
-        if reads:
-            if run.pinned:
-                return State.FROZEN, [f"would be stale: {r}" for r in reads], result
-            return State.STALE, reads, result
-        return State.FRESH, [], result
-
-    def _frozen(self, result: Result, reasons: list[str], check_files: bool):
-        if check_files:
-            bad = self.verify(result)
-            if bad:
-                return State.CORRUPT, bad, result
-        reasons = reasons + self.changed_reads(result)
-        return State.FROZEN, [f"would be stale: {r}" for r in reasons], result
-
-    def declared_as(self, result: Result, run: Run) -> bool:
-        """Whether a stored result was made for what ``run``'s post declares now (its
-        function, the params it sets, seed, device and data paths)."""
-        inputs = result.meta.get("inputs", {})
-        d = run.declared
-        if result.meta.get("function") != d.get("function") or inputs.get("seed") != d.get("seed") \
-                or inputs.get("device") != d.get("device"):
-            return False
-        stored = inputs.get("params", {})
-        if any(k not in stored or stored[k] != v for k, v in d.get("params", {}).items()):
-            return False
-        from generator.plan import normal_data_path
-
-        paths = {normal_data_path(self.project, p) for p in inputs.get("data", {})}
-        return paths == set(d.get("data", []))
-
-    def legacy(self, run: Run) -> Result | None:
-        """A result stored for this run under the previous key format, if intact."""
-        if run.legacy is None:
-            return None
-        key = run.legacy(run.seed)
-        path = self.root / folder_name(run.function) / key[:16]
+    def at(self, function: str, key: str) -> Result | None:
+        """The intact result stored under ``key`` for ``function`` (None: none, or damaged)."""
+        path = self.root / folder_name(function) / key[:16]
         try:
             meta = _read_meta(path) if path.is_dir() else None
         except CorruptStore:
@@ -267,7 +191,7 @@ class Store:
             return None
         return Result(key, path, meta)
 
-    def rekey(self, run: Run, old: Result) -> Result:
+    def rekey(self, run: Keyed, old: Result) -> Result:
         """Store ``old`` (a result of the previous key format whose inputs, read under that
         format, are this run's) under ``run``'s key: copy it, record the new key and inputs
         in result.json (the other files and their hashes do not change). Nothing runs."""
@@ -297,7 +221,7 @@ class Store:
     def index(self) -> dict[str, str]:
         return _read_json(self._index_path(), {}, dict)
 
-    def previous(self, run: Run) -> Result | None:
+    def previous(self, run: Keyed) -> Result | None:
         key = self.index().get(run.label)
         if not isinstance(key, str) or not key:
             return None
@@ -308,7 +232,7 @@ class Store:
             return None  # only used to explain what changed
         return Result(key, path, meta) if meta else None
 
-    def write_index(self, runs: list[Run]) -> None:
+    def write_index(self, runs: list[Keyed]) -> None:
         index = self.index()
         new = dict(index)
         for run in runs:
@@ -326,7 +250,7 @@ class Store:
             _atomic_write(self._index_path(), json.dumps(kept, indent=1) + "\n")
 
     # -- writing -------------------------------------------------------------
-    def staging(self, run: Run) -> Path:
+    def staging(self, run: Keyed) -> Path:
         path = self.root / ".tmp" / f"{run.key[:16]}-{uuid.uuid4().hex[:8]}"
         try:
             path.mkdir(parents=True)
@@ -334,12 +258,12 @@ class Store:
             raise StoreWriteError(write_failure(path, e)) from None
         return path
 
-    def commit(self, run: Run, staging: Path, meta: dict[str, Any]) -> Result:
+    def commit(self, run: Keyed, staging: Path, meta: dict[str, Any]) -> Result:
         """Seal a finished run: hash its files, write result.json, rename into place."""
         files = {}
         for p in sorted(staging.rglob("*")):
             if p.is_file():
-                files[p.relative_to(staging).as_posix()] = _sha(p)
+                files[p.relative_to(staging).as_posix()] = fresh_file_sha(p)
         meta = {"key": run.key, **meta, "files": files}
         meta = json.loads(json.dumps(meta, default=str))  # as it will read back
         meta["sha256"] = seal(meta)
@@ -384,34 +308,6 @@ class Store:
             if not meta_path.parent.name.startswith("."):
                 yield meta_path.parent
 
-    # -- the lock: two builds never interleave the store ------------------------
-    @contextlib.contextmanager
-    def lock(self, *, wait: bool = True, on_wait=None) -> Iterator[None]:
-        lock = self.project / ".journal" / "lock"
-        try:
-            lock.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as e:
-            raise StoreWriteError(write_failure(lock, e)) from None
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as e:
-                if e.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another build"
-                if not wait:
-                    raise LockBusy(f"the results store is in use by {holder}; "
-                                   "try again when it finishes (or drop --no-wait to wait)") from None
-                if on_wait:
-                    on_wait(holder)
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"pid {os.getpid()} since {time.strftime('%H:%M:%S')}".encode(), 0)
-            yield
-        finally:
-            os.close(fd)
-
 
 def _read_meta(folder: Path) -> dict[str, Any] | None:
     """A result folder's result.json: None if absent, CorruptStore if damaged or edited."""
@@ -454,45 +350,3 @@ def _fsync_tree(folder: Path) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-
-
-def explain(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Human-readable differences between two key-input records."""
-    if not old:
-        return ["no record of the previous inputs"]
-    out = []
-    if old.get("format") != new.get("format"):
-        out.append(f"key format {old.get('format')} → {new.get('format')}")
-    if old.get("function") != new.get("function"):
-        out.append(f"function {old.get('function')} → {new.get('function')}")
-    same_format = old.get("format") == new.get("format")
-    if same_format and old.get("runtime") != new.get("runtime"):
-        out.append("the generator's run handle or figure saving changed")
-    for section, what in (("code", "{} changed"), ("data", "data file {} changed")):
-        o, n = old.get(section, {}), new.get(section, {})
-        if not same_format:  # hashed differently: only what was added or removed is known
-            o = {f: n.get(f) for f in o}
-        for f in sorted(set(o) | set(n)):
-            if f not in o:
-                out.append(f"{f} is now imported" if section == "code" else f"data file {f} added")
-            elif f not in n:
-                out.append(f"{f} is no longer imported" if section == "code" else f"data file {f} removed")
-            elif o[f] != n[f]:
-                out.append(what.format(f))
-    o, n = old.get("packages", {}), new.get("packages", {})
-    for p in sorted(set(o) | set(n)):
-        if o.get(p) != n.get(p):
-            out.append(f"package {p}: {o.get(p, 'not used')} → {n.get(p, 'not used')}")
-    o, n = old.get("params", {}), new.get("params", {})
-    for p in sorted(set(o) | set(n)):
-        if o.get(p, "∅") != n.get(p, "∅"):
-            out.append(f"params.{p}: {_short(o.get(p, 'unset'))} → {_short(n.get(p, 'unset'))}")
-    for k in ("seed", "device"):
-        if old.get(k) != new.get(k):
-            out.append(f"{k}: {old.get(k)} → {new.get(k)}")
-    return out or ["inputs differ"]
-
-
-def _short(v: Any) -> str:
-    s = json.dumps(v)
-    return s if len(s) <= 40 else s[:37] + "..."

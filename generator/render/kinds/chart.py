@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from generator.errors import suggest
-from generator.kinds import Kind, Need
-from generator.refs import DOTTED, RefSyntaxError
-from generator.stats import Spread
+from generator.render.kinds.base import Kind, Need, no_metric
+from generator.render.stats import Spread
+from generator.render.syntax import DOTTED, RefSyntaxError
 
 OPTIONS = ("baseline=exp.metric", "ylabel=\"text\"", "xlim=LOW:HIGH", "ylim=LOW:HIGH", "smooth=N")
 
@@ -73,9 +71,7 @@ class Chart(Kind):
         return needs
 
     def render(self, ref, page):
-        from generator.charts import cached_chart, draw_chart
-        from generator.plan import canonical
-        from generator.render import CHART_VERSION
+        from generator.render.charts import cached, draw_chart
 
         lines = []  # (label, results of every seed, series name)
         for exp, name in zip(ref.exps, ref.names):
@@ -92,8 +88,8 @@ class Chart(Kind):
             if results is None:
                 return page.missing(exp, True)
             if any(name not in res.metrics for res in results):
-                return page.bad(ref, f"baseline: {run.function} reported no metric '{name}'"
-                                     f"{suggest(name, results[0].metrics)}")
+                return page.bad(ref, "baseline: " + no_metric(run.function, name, results[0].metrics,
+                                                              listed=False))
             value = Spread(tuple(float(res.metrics[name]) for res in results)).mean
             baseline = (f"{page.exp_label(exp)}, {page.name_label(name, exp)}", value)
         ylabel = ref.options.get("ylabel") or " / ".join(
@@ -106,25 +102,29 @@ class Chart(Kind):
         # needs no reading of series, and a chart drawn before proves its series exist.
         named = [(label, [res.key for res in results]) if len(results) > 1 else (label, results[0].key)
                  for label, results, _ in lines]
-        digest = hashlib.sha256(canonical({"v": CHART_VERSION, "lines": named, **options})
-                                .encode()).hexdigest()[:16]
-        base = f"assets/chart-{digest}"
-        paths = cached_chart(page.charts_dir, digest)
-        if paths is None:
+        missing = []
+
+        def draw(name):
             points = []
-            for label, results, name in lines:
+            for label, results, series in lines:
                 for res in results:
-                    if name not in res.series:
-                        return page.bad(ref, f"{res.meta.get('function')} logged no series '{name}'"
-                                             f"{suggest(name, res.series)} (it logged: "
-                                             f"{', '.join(res.series) or 'none'})")
+                    if series not in res.series:
+                        missing.append(f"{res.meta.get('function')} logged no series '{series}'"
+                                       f"{suggest(series, res.series)} (it logged: "
+                                       f"{', '.join(res.series) or 'none'})")
+                        return None
                 if len(results) == 1:
-                    points.append((label, results[0].series[name]))
+                    points.append((label, results[0].series[series]))
                 else:
-                    points.append((label, *mean_and_band([res.series[name] for res in results])))
-            paths = draw_chart({"lines": points, **options}, page.charts_dir, digest)
-        page.files[f"{base}.light.png"], page.files[f"{base}.dark.png"] = paths
-        return page.figure(base, ref.caption or ", ".join(n for n, _, _ in lines), ref.caption)
+                    points.append((label, *mean_and_band([res.series[series] for res in results])))
+            return draw_chart({"lines": points, **options}, page.charts_dir, name)
+
+        found = cached(page.charts_dir, {"lines": named, **options}, draw)
+        if found is None:
+            return page.bad(ref, missing[0])
+        name, paths = found
+        return page.chart(f"assets/chart-{name}", paths, ref.caption or ", ".join(n for n, _, _ in lines),
+                          ref.caption)
 
 
 def _series_label(page, ref, exp: str, name: str) -> str:

@@ -18,11 +18,10 @@ import re
 from dataclasses import dataclass
 
 from generator import escape
-from generator.errors import suggest
-from generator.kinds import Kind, Need
 from generator.numbers import fmt_number
-from generator.refs import EXP, RefSyntaxError
-from generator.stats import Spread, fmt_spread, numeric
+from generator.render.kinds.base import Kind, Need, no_metric
+from generator.render.stats import Spread, fmt_spread, numeric
+from generator.render.syntax import EXP, RefSyntaxError
 
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 _SIDE = rf"(?:{EXP}\.[A-Za-z0-9][A-Za-z0-9_]*(?:[.-][A-Za-z0-9_]+)*|{_NUM})"
@@ -107,8 +106,7 @@ class Check(Kind):
                 return page.missing(exp, False)
             values = [numeric(res.metrics.get(name)) for res in results]
             if any(name not in res.metrics for res in results):
-                return page.bad(ref, f"{run.function} reported no metric '{name}'"
-                                     f"{suggest(name, results[0].metrics)}")
+                return page.bad(ref, no_metric(run.function, name, results[0].metrics, listed=False))
             if None in values:
                 return page.bad(ref, f"'{exp}.{name}' is not a number, so it cannot be compared")
             sides.append(Side(f"{exp}.{name}", Spread(tuple(values))))

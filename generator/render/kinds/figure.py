@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generator.kinds import Saved
+from generator.render.kinds.base import Saved
 
 
 class Figure(Saved):

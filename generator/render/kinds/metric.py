@@ -8,11 +8,10 @@ spec may follow (``:mean:.3f``). A format spec alone applies to both mean and sd
 from __future__ import annotations
 
 from generator import escape
-from generator.errors import suggest
-from generator.kinds import Kind
 from generator.numbers import fmt_number
-from generator.refs import METRIC, RefSyntaxError, check_format
-from generator.stats import STATS, Spread, fmt_spread, numeric
+from generator.render.kinds.base import Kind, no_metric, words
+from generator.render.stats import STATS, Spread, fmt_spread, numeric
+from generator.render.syntax import METRIC, RefSyntaxError, check_format
 
 
 class Metric(Kind):
@@ -20,12 +19,10 @@ class Metric(Kind):
     example = "{{ mlp.dev_nll:.3f }}"
 
     def parse(self, source, args, caption, line):
-        from generator.kinds import WORDS
-
         m = METRIC.match(source)
         if not m or " " in source.split(":", 1)[0]:
             raise RefSyntaxError(line, f"cannot read '{{{{ {source} }}}}': expected a metric such as "
-                                       f"{self.example} or one of: {', '.join(WORDS)}")
+                                       f"{self.example} or one of: {', '.join(words())}")
         fmt, stat = split_stat(m.group(3))
         check_format(fmt, line)
         return {"exps": (m.group(1),), "names": (m.group(2),), "fmt": (fmt,),
@@ -45,8 +42,7 @@ class Metric(Kind):
             return page.missing(exp, False)
         metrics = results[0].metrics
         if any(name not in res.metrics for res in results):
-            return page.bad(ref, f"{run.function} reported no metric '{name}'"
-                                 f"{suggest(name, metrics)} (it has: {', '.join(metrics) or 'none'})")
+            return page.bad(ref, no_metric(run.function, name, metrics))
         values = [res.metrics[name] for res in results]
         numbers = [numeric(v) for v in values]
         try:

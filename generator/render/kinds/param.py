@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from generator import escape
 from generator.errors import suggest
-from generator.kinds import OneName
 from generator.numbers import fmt_number
+from generator.render.kinds.base import OneName
 
 
 class Param(OneName):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from generator.kinds import Kind
-from generator.refs import RefSyntaxError
+from generator.render.kinds.base import Kind
+from generator.render.syntax import RefSyntaxError
 
 
 class Provenance(Kind):

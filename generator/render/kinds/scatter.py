@@ -7,13 +7,12 @@ the stored metrics at build time and cached like a chart, so it never re-runs an
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 from generator.errors import suggest
-from generator.kinds import Kind, Need
-from generator.refs import EXP, RefSyntaxError
-from generator.stats import Spread, numeric
+from generator.render.kinds.base import Kind, Need
+from generator.render.stats import Spread, numeric
+from generator.render.syntax import EXP, RefSyntaxError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _FLAGS = ("logx", "logy")
@@ -45,9 +44,7 @@ class Scatter(Kind):
         return [Need(e, n, "metric") for e in ref.exps for n in ref.names]
 
     def render(self, ref, page):
-        from generator.charts import cached_chart, draw_scatter
-        from generator.plan import canonical
-        from generator.render import CHART_VERSION
+        from generator.render.charts import cached, draw_scatter
 
         points = []  # (label, x spread, y spread)
         keys = []
@@ -67,10 +64,7 @@ class Scatter(Kind):
         spec = {"points": [(label, list(x.values), list(y.values)) for label, x, y in points],
                 "x": ref.names[0], "y": ref.names[1],
                 **{flag: ref.options.get(flag, False) for flag in _FLAGS}}
-        digest = hashlib.sha256(canonical({"v": CHART_VERSION, "scatter": spec, "keys": keys})
-                                .encode()).hexdigest()[:16]
-        base = f"assets/chart-{digest}"
-        paths = cached_chart(page.charts_dir, digest) or draw_scatter(spec, page.charts_dir, digest)
-        page.files[f"{base}.light.png"], page.files[f"{base}.dark.png"] = paths
+        name, paths = cached(page.charts_dir, {"scatter": spec, "keys": keys},
+                             lambda name: draw_scatter(spec, page.charts_dir, name))
         alt = ref.caption or f"{ref.names[1]} against {ref.names[0]}"
-        return page.figure(base, alt, ref.caption)
+        return page.chart(f"assets/chart-{name}", paths, alt, ref.caption)

@@ -6,11 +6,10 @@ import html
 import re
 
 from generator import escape
-from generator.errors import suggest
-from generator.kinds import Kind, Need
 from generator.numbers import fmt_number
-from generator.refs import EXP, RefSyntaxError, check_format
-from generator.stats import Spread, numeric
+from generator.render.kinds.base import Kind, Need, no_metric
+from generator.render.stats import Spread, numeric
+from generator.render.syntax import EXP, RefSyntaxError, check_format
 
 
 class Seeds(Kind):
@@ -40,8 +39,7 @@ class Seeds(Kind):
             return page.missing(exp, True)
         for name in ref.names:
             if any(name not in res.metrics for res in results):
-                return page.bad(ref, f"{run.function} reported no metric '{name}'"
-                                     f"{suggest(name, results[0].metrics)}")
+                return page.bad(ref, no_metric(run.function, name, results[0].metrics, listed=False))
         seeds = run.seeds or (run.seed,)
         rows = ["| seed | " + " | ".join(html.escape(n) for n in ref.names) + " |",
                 "|---:|" + "---:|" * len(ref.names)]

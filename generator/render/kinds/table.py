@@ -6,12 +6,11 @@ import html
 import re
 
 from generator import escape
-from generator.errors import suggest
-from generator.kinds import Kind, Need
-from generator.kinds.metric import spread_html
 from generator.numbers import fmt_number
-from generator.refs import EXP, RefSyntaxError, check_format
-from generator.stats import Spread, numeric
+from generator.render.kinds.base import Kind, Need, no_metric
+from generator.render.kinds.metric import spread_html
+from generator.render.stats import Spread, numeric
+from generator.render.syntax import EXP, RefSyntaxError, check_format
 
 
 class Table(Kind):
@@ -59,7 +58,7 @@ class Table(Kind):
                     continue
                 metrics = results[0].metrics
                 if any(name not in res.metrics for res in results):
-                    page.bad(ref, f"{exp} ({run.function}) reported no metric '{name}'{suggest(name, metrics)}")
+                    page.bad(ref, no_metric(f"{exp} ({run.function})", name, metrics, listed=False))
                     cells.append("")
                     continue
                 cells.append(cell([res.metrics[name] for res in results], spec, run.seeds))

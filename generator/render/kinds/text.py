@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from generator import escape
-from generator.kinds import Saved
+from generator.render.kinds.base import Saved
 
 
 class Text(Saved):

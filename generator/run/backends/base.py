@@ -13,20 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from generator.plan.model import Resources
+
 if TYPE_CHECKING:   # annotations only: choosing a backend does not import the worker
-    from generator.worker import Job, Outcome
-
-
-@dataclass(frozen=True)
-class Resources:
-    """What one experiment asks for (front matter ``resources:``)."""
-
-    cpus: float | None = None    # cores (local: torch/BLAS threads); None: the backend decides
-    gpus: float = 0
-    memory: int | None = None    # bytes
-
-    def __bool__(self) -> bool:
-        return self.cpus is not None or bool(self.gpus) or self.memory is not None
+    from generator.run.worker import Job, Outcome
 
 
 @dataclass(frozen=True)

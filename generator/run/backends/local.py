@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 from multiprocessing.connection import wait
 
-from generator.backends.base import Event, Finished, Progress, Request, Resources, Started
-from generator.cores import usable_cores
-from generator.worker import Child, Job
+from generator.plan.model import Resources
+from generator.run.backends.base import Event, Finished, Progress, Request, Started
+from generator.run.cores import usable_cores
+from generator.run.worker import Child, Job
 
 
 def threads_per_worker(jobs: int, runs: int, cores: int | None = None) -> int:

@@ -7,7 +7,7 @@ Ray's ``runtime_env``. Ray caches both by content, so a second build uploads
 nothing new.
 
 Inside the task the job runs as it does locally: in a spawned worker process
-(``generator.worker.Child``), writing into a temporary staging folder on the node.
+(``generator.run.worker.Child``), writing into a temporary staging folder on the node.
 What comes back is that folder as a tar archive (bytes); it is unpacked into the
 local staging folder and the build seals it into the store, exactly like a local
 run. The task is a streaming generator: it yields "started" (with the node's
@@ -24,7 +24,7 @@ import shutil
 import socket
 import tarfile
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
@@ -32,9 +32,11 @@ from typing import Any
 import ray  # noqa: I001 - the package, not this module (absolute imports)
 
 import generator
-from generator.backends.base import Event, Finished, Progress, Request, Resources, Started
 from generator.errors import JournalError
-from generator.worker import Child, Job, Outcome
+from generator.plan.model import Resources
+from generator.run.backends.base import Event, Finished, Progress, Request, Started
+from generator.run.protocol import Stepped
+from generator.run.worker import Child, Job, Outcome
 
 # never shipped: results, the site, generated pages, version control, the journal's own state
 EXCLUDES = ["/results/", "/site/", "/docs/", "/.git/", "/.journal/", "/.venv/", "/venv/",
@@ -44,12 +46,25 @@ EXCLUDES = ["/results/", "/site/", "/docs/", "/.git/", "/.journal/", "/.venv/", 
 class ClusterError(JournalError):
     """The cluster could not be reached or cannot run what was asked."""
 
-    exit_code = 1
+
+@dataclass(frozen=True)
+class TaskStarted:
+    """A task's first word: it runs, on ``node``."""
+
+    node: str
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    """A task's last word: what became of the job, and its staged result folder packed."""
+
+    outcome: Outcome
+    packed: bytes = b""
 
 
 def _mismatched(packages: dict[str, str]) -> list[str]:
     """Packages the key names whose installed version differs on this node."""
-    from generator.plan import package_version
+    from generator.plan.keys import package_version
 
     return [f"{p}: the key says {want}, this node has {package_version(p)}"
             for p, want in sorted(packages.items()) if package_version(p) != want]
@@ -76,15 +91,15 @@ def _unpack(data: bytes, folder: Path) -> None:
 
 @ray.remote(max_retries=0, num_returns="streaming")
 def _task(job: Job, packages: dict[str, str]):
-    """One experiment on a cluster node. Yields ("started", node), then ("progress", step,
-    total) now and then, then ("done", outcome, the staged result folder packed)."""
+    """One experiment on a cluster node. Yields TaskStarted, then Stepped now and then,
+    then TaskDone."""
     node = socket.gethostname()
-    yield ("started", node)
+    yield TaskStarted(node)
     wrong = _mismatched(packages)
     if wrong:
-        yield ("done", Outcome(error="the cluster's packages differ from this machine's, so its "
+        yield TaskDone(Outcome(error="the cluster's packages differ from this machine's, so its "
                                      "result would not match the key: " + "; ".join(wrong)
-                                     + f" (node {node}); install the same versions there"), b"")
+                                     + f" (node {node}); install the same versions there"))
         return
     staging = Path(tempfile.mkdtemp(prefix="journal-ray-"))
     try:
@@ -95,10 +110,10 @@ def _task(job: Job, packages: dict[str, str]):
             wait(child.waitables(), timeout=0.5)
             child.drain(lambda step, total: latest.append((step, total)))
             if latest:
-                yield ("progress", *latest[-1])
+                yield Stepped(*latest[-1])
                 latest.clear()
         outcome = child.outcome()
-        yield ("done", outcome, _pack(staging))
+        yield TaskDone(outcome, _pack(staging))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -211,21 +226,21 @@ class RayBackend:
             try:
                 item = ray.get(next(stream))
             except StopIteration:  # ended without a result (cannot happen unless Ray lost it)
-                item = ("done", Outcome(error="the Ray task ended without a result", crashed=True))
+                item = TaskDone(Outcome(error="the Ray task ended without a result", crashed=True))
             except ray.exceptions.RayError as e:
                 first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-                item = ("done", Outcome(error=f"the Ray task was lost ({type(e).__name__}): {first}",
+                item = TaskDone(Outcome(error=f"the Ray task was lost ({type(e).__name__}): {first}",
                                         crashed=True))
             if job.id not in self.started:
                 self.started.add(job.id)
-                events.append(Started(job.id, item[1] if item[0] == "started" else ""))
-            if item[0] == "progress":
-                events.append(Progress(job.id, item[1], item[2]))
-            elif item[0] == "done":
-                if len(item) > 2 and item[2]:
-                    _unpack(item[2], Path(job.staging))
+                events.append(Started(job.id, item.node if isinstance(item, TaskStarted) else ""))
+            if isinstance(item, Stepped):
+                events.append(Progress(job.id, item.step, item.total))
+            elif isinstance(item, TaskDone):
+                if item.packed:
+                    _unpack(item.packed, Path(job.staging))
                 del self.flight[stream]
-                events.append(Finished(job.id, item[1]))
+                events.append(Finished(job.id, item.outcome))
                 return
             ready, _ = ray.wait([stream], timeout=0)
             if not ready:
