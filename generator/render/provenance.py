@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from generator import escape, git
 from generator.numbers import fmt_duration
+from generator.plan.model import Plan
+from generator.site import Engine
+from generator.source.posts import Post
 from generator.store import Result
-
-if TYPE_CHECKING:
-    from generator.render.page import PageRenderer
 
 
 class Commits:
@@ -34,6 +34,18 @@ class Commits:
         return self._added[store].get(f"{res.path.parent.name}/{res.path.name}/result.json")
 
 
+class Shown(Protocol):
+    """What the box reads of the page it ends (``generator.render.page.PageRenderer``)."""
+
+    post: Post
+    plan: Plan
+    results: dict[str, Result]
+    site: Engine
+    build: Any     # the build's Rendering: its journal, commits and the keys it ran
+
+    def exp_label(self, exp: str) -> str: ...
+
+
 def code_link(res: Result, commits: Commits, repo: str | None) -> str | None:
     """The commit that added this result to the repository (None before it is committed),
     linked to the repository at that commit when there is one."""
@@ -45,7 +57,7 @@ def code_link(res: Result, commits: Commits, repo: str | None) -> str | None:
     return f"`{commit[:10]}`"
 
 
-def box(page: PageRenderer) -> str:
+def box(page: Shown) -> str:
     """The post's provenance box (collapsed), with the full record inside it."""
     runs = page.plan.by_post.get(page.post.rel, {})
     if not runs:
@@ -74,7 +86,7 @@ def box(page: PageRenderer) -> str:
     return page.site.details("info", "Provenance: where these numbers come from", body)
 
 
-def _detail(page: PageRenderer, commits: Commits, repo: str | None) -> str:
+def _detail(page: Shown, commits: Commits, repo: str | None) -> str:
     """One entry per run (per seed): function, key, every parameter, date, duration, device,
     torch and the commit that holds the result. A list, not a ten-column table: it reads
     on a phone."""
