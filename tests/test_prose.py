@@ -200,16 +200,139 @@ def test_claims_over_seeds_weigh_the_spread(journal, claim, holds):
         assert "(n=3)" in str(e.value) and " ± " in str(e.value)
 
 
-def test_holds_uses_two_standard_errors():
+def test_holds_uses_welchs_t_test_at_95_percent():
     from generator.render.kinds.check import holds
     from generator.render.stats import Spread
 
-    a, b = Spread((1.0, 1.2, 1.4)), Spread((1.5, 1.7, 1.9))   # sd 0.2 each; 2 SE of diff ≈ 0.327
-    assert holds("<", a, b)                                    # difference 0.5
-    assert not holds("<", a, Spread((1.2, 1.4, 1.6)))          # difference 0.2
+    a, b = Spread((1.0, 1.2, 1.4)), Spread((1.5, 1.7, 1.9))   # sd 0.2 each: t = -3.06 on 4 df
+    assert holds("<", a, b)                                    # one-sided p = 0.019
+    assert not holds("<", a, Spread((1.2, 1.4, 1.6)))          # t = -1.22: p = 0.14
     assert holds("~", a, Spread((1.2, 1.4, 1.6)))
     assert not holds("~", Spread((1.0,)), Spread((1.1,)), tol=0.05)
     assert holds("~", Spread((1.0,)), Spread((1.1,)), tol=0.1000001)
+    # more than two standard errors apart, which the old rule called clear, but with three
+    # seeds against a single result Welch's test has 2 degrees of freedom: t = -2.2, p = 0.08
+    seeds, single = Spread((2.0, 2.1, 2.2)), Spread((2.1 + 2.2 * 0.1 / math.sqrt(3),))
+    assert seeds.mean - single.mean < -2 * seeds.se
+    assert not holds("<", seeds, single)
+    assert holds("<=", seeds, single)                          # not clearly greater, either
+
+
+def test_the_t_distribution_matches_its_tables():
+    """Student's t quantiles from the printed tables (one-sided 95 %, two-sided 95 %)."""
+    from generator.render.stats import Spread, t_cdf, t_quantile, welch
+
+    for df, q95, q975 in ((1, 6.313752, 12.706205), (2, 2.919986, 4.302653), (4, 2.131847, 2.776445),
+                          (10, 1.812461, 2.228139), (30, 1.697261, 2.042272)):
+        assert t_quantile(0.95, df) == pytest.approx(q95, abs=1e-5)
+        assert t_quantile(0.975, df) == pytest.approx(q975, abs=1e-5)
+        assert t_cdf(-q95, df) == pytest.approx(0.05, abs=1e-7)
+    # Welch-Satterthwaite: equal spreads and sizes give n_a + n_b - 2 degrees of freedom
+    test = welch(Spread((1.0, 1.2, 1.4)), Spread((1.5, 1.7, 1.9)))
+    assert test.df == pytest.approx(4.0) and test.t == pytest.approx(-0.5 / math.sqrt(2 * 0.04 / 3))
+    # one side without a spread: the other's n - 1
+    assert welch(Spread((1.0, 1.2, 1.4)), Spread((3.0,))).df == pytest.approx(2.0)
+    assert welch(Spread((1.0,)), Spread((3.0,))) is None   # nothing to test: compared as they are
+
+
+SCORED = '''
+import random
+
+
+def scored(run, *, shift: float = 0.0, wobble: float = 0.3, seed_noise: float = 0.001, n: int = 500,
+           consistent: bool = True):
+    """A loss kept word by word on one fixed split of n words: every word's own difficulty,
+    a model's own per-word errors (``wobble``, mean zero over the split), a little seed noise."""
+    words = [f"w{i}" for i in range(n)]
+    hard = random.Random(1)
+    base = [2.0 + hard.uniform(-0.5, 0.5) for _ in words]
+    own = [wobble * (1 if i % 2 else -1) for i in range(n)]   # this model's quirks, mean 0
+    jitter = random.Random(run.seed).gauss(0, seed_noise)     # what another seed changes
+    values = [b + o + shift + jitter for b, o in zip(base, own)]
+    run.examples("nll", values, split=words)
+    mean = sum(values) / n
+    return {"nll": mean if consistent else mean + 0.5}
+'''
+
+
+def test_a_claim_over_examples_also_needs_the_paired_test(journal):
+    """Week 3's WaveNet against the 4-gram: the seeds barely move the test loss, so a test over
+    seeds alone calls a 0.02 gap clear; but per word the two models differ by ±0.3, and over
+    500 words that gap is within the noise of the split (paired t-test: t = -1.5, p = 0.07)."""
+    journal.write("experiments/words.py", SCORED)
+    journal.post("week-1", """
+        wave: {run: words.scored, seeds: 3}
+        gram: {run: words.scored, params: {shift: 0.02, wobble: 0.0}}
+        far: {run: words.scored, params: {shift: 0.2, wobble: 0.0}}
+    """, "# Claims\n\nBelow it {{ check wave.nll < gram.nll }}.\n")
+    r = journal.cli("build", "--jobs", "2")
+    assert r.returncode == 1, r.stdout + r.stderr
+    out = r.stdout + r.stderr
+    assert "{{ check wave.nll < gram.nll }} does not hold" in out
+    assert "Welch t-test over seeds" in out and "paired t-test over 500 examples" in out
+    assert re.search(r"paired t-test over 500 examples: t = -1\.\d+, one-sided p = 0\.0[6-9]", out), out
+    # a gap ten times larger is clear over the words too
+    journal.post("week-1", """
+        wave: {run: words.scored, seeds: 3}
+        far: {run: words.scored, params: {shift: 0.2, wobble: 0.0}}
+    """, "# Claims\n\nBelow it {{ check wave.nll < far.nll }}.\n")
+    r = journal.cli("build", "--jobs", "2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    page = (journal.root / "docs/blog/posts/week-1.md").read_text()
+    assert "paired t-test over 500 examples" in page and "Welch t-test over seeds" in page
+
+
+def test_examples_that_do_not_add_up_to_their_metric_are_refused(journal):
+    journal.write("experiments/words.py", SCORED)
+    journal.post("week-1", """
+        a: {run: words.scored, params: {consistent: false}}
+        b: {run: words.scored, params: {shift: 1.0, wobble: 0.0}}
+    """, "# Claims\n\nBelow {{ check a.nll < b.nll }}.\n")
+    r = journal.cli("build", "--jobs", "2")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "posts/week-1.md:10:" in r.stderr and "average to 2, not to the metric 2.5" in r.stderr
+
+
+def test_a_small_gap_to_a_single_seeded_run_is_flagged(journal):
+    """One run of a seeded experiment against three seeds of another (1.940 ± 0.020): 1.89 is
+    clear against the seeds' mean, but within what one run of that spread could give. The
+    same value from an experiment without a seed (a count model) is taken as it is."""
+    journal.post("week-1", """
+        one: {run: seeded.noisy, seed: 5, params: {base: 1.89, spread: 0.0}}
+        many: {run: seeded.noisy, seeds: 3}
+        count: {run: seeded.noisy, params: {base: 1.89, spread: 0.0}}
+    """, "# Claims\n\nOne run is lower {{ check one.nll < many.nll }}, and so is the count model "
+         "{{ check count.nll < many.nll }}.\n")
+    r = journal.cli("build", "--jobs", "2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    stored = _seed_metrics(journal, "seeded.noisy")
+    assert [round(stored[s]["nll"], 3) for s in (0, 1, 2)] and stored[5]["nll"] == 1.89
+    warnings = [line for line in r.stderr.splitlines() if line.startswith("warning:") and "claim" in line]
+    assert len(warnings) == 1, (r.stderr, stored)
+    assert "posts/week-1.md:11: the claim {{ check one.nll < many.nll }} holds, but one.nll is a single run" \
+        in warnings[0]
+    page = (journal.root / "docs/blog/posts/week-1.md").read_text()
+    assert page.count("**Not weighed against noise:**") == 1   # the count model (no seed) is not flagged
+
+
+def test_each_mark_links_to_a_list_that_says_what_was_checked(journal):
+    """The ✓ explains itself to every reader, not only on hover: it links to its entry in the
+    post's list of checked claims, with both values and the test in words."""
+    journal.post("week-1", """
+        small: {run: toy.square, params: {n: 4}}
+        big: {run: toy.square, params: {n: 4, scale: 2.0}}
+    """, CLAIMS)
+    journal.build()
+    page = (journal.root / "docs/blog/posts/week-1.md").read_text()
+    marks = re.findall(r'<sup class="journal-check"><a href="#claim-(\d)" title="[^"]+" aria-label="checked claim', page)
+    assert marks == ["1", "2", "3"]
+    box = page[page.index('??? success "✓ Checked claims"'):]
+    assert "Each ✓ in this post marks one of these 3 claims" in box
+    for n in "123":
+        assert f'{n}. <span id="claim-{n}"></span>✓' in box
+    assert "big.total > small.total: big.total = 28, small.total = 14. Compared as they are" in html.unescape(box)
+    site = journal.html("week-1")
+    assert 'id="claim-1"' in site and 'href="#claim-1"' in site
 
 
 @pytest.mark.parametrize("claim, message", [

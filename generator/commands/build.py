@@ -314,6 +314,8 @@ def _render_site(journal: Journal, opts: Options, posts: list[Post], the_plan: P
     rendering = Rendering(journal, posts, the_plan, results, work.failures, ran)
     pages = render(rendering, scanned, quick=opts.quick, keep_going=opts.keep_going)
     claims = [c for page in pages for c in page.failed_claims]
+    for flagged in (c for page in pages for c in page.flagged_claims):
+        _say(notes, f"[yellow]warning:[/] {escape_markup(str(flagged))}", markup=True, highlight=False)
     progress_md, progress_files = progress(posts, the_plan, results, journal.charts, journal.engine,
                                            journal.config.headlines)
     intended: dict = {}   # what each page and image in docs/ holds, for the record

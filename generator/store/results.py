@@ -4,6 +4,7 @@
         result.json     key, inputs, provenance, the data files read, a sha256 per file
         metrics.json    final metrics
         series.json     {name: [[step, value], ...]}
+        examples.json   {metric: {split, values, weights}}: a metric example by example (optional)
         figures/        <name>.light.png, <name>.dark.png
         artifacts/      <name>.txt
         log.txt         what the run printed
@@ -70,6 +71,12 @@ class Result:
     @cached_property
     def series(self) -> dict[str, list[list[float]]]:
         return _read_json(self.path / "series.json", {})
+
+    @cached_property
+    def examples(self) -> dict[str, dict[str, Any]]:
+        """Metrics kept example by example (``run.examples``): name -> its split's identity,
+        each example's value and weight (the metric is their weighted mean)."""
+        return _read_json(self.path / "examples.json", {}, dict)
 
     @property
     def figures(self) -> list[str]:
