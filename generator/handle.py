@@ -72,6 +72,7 @@ class RunHandle:
         self._figures: list[str] = []
         self._artifacts: list[str] = []
         self._reads: dict[str, str] = {}
+        self._examples: dict[str, dict[str, Any]] = {}
         self._total: int | None = None
 
     def begin(self) -> None:
@@ -157,20 +158,45 @@ class RunHandle:
         self._artifacts.append(name)
         return path
 
-    def figure(self, name: str, fig, *, keep_size: bool = False) -> None:
-        """Save a matplotlib figure in a light and a dark variant (PNG at 2x).
+    def examples(self, metric: str, values, weights=None, *, split=None) -> None:
+        """Keep ``metric`` example by example: ``values[i]`` is example i's share (a word's
+        summed loss, say) and ``weights[i]`` what it counts for (its characters; 1 each by
+        default), so that the metric is ``sum(values) / sum(weights)``. ``split`` names the
+        examples (the words of the test split, say): two results whose examples have the same
+        names, in the same order, can be compared pair by pair (``{{ check }}`` then tests the
+        difference over examples, not only over seeds). Stored in ``examples.json``."""
+        _check_name("metric", metric)
+        values = [float(v) for v in values]
+        weights = [1.0] * len(values) if weights is None else [float(w) for w in weights]
+        if len(weights) != len(values) or not values or any(w <= 0 for w in weights):
+            raise ValueError(f"examples of {metric!r}: expected as many positive weights as values "
+                             f"(got {len(values)} values, {len(weights)} weights)")
+        names = json.dumps([str(x) for x in split] if split is not None else len(values))
+        self._examples[metric] = {"split": hashlib.sha256(names.encode()).hexdigest()[:16],
+                                  "values": values, "weights": weights}
+
+    def figure(self, name: str, fig, *, keep_size: bool = False, narrow=None) -> None:
+        """Save a matplotlib figure in a light and a dark variant (PNG at 2x), for the text
+        column and for a phone.
 
         Draw with default colours; the dark copy recolours backgrounds, text,
         spines and black lines to match mkdocs-material's slate scheme, and draws
         colour maps that start at white reversed. The figure is saved at the
         journal's width (its height scaled to match), so type is the same size in
-        every figure on the page; ``keep_size=True`` saves it as drawn.
+        every figure on the page; ``keep_size=True`` saves it as drawn. It is then laid
+        out again at a phone's width (``generator.style.NARROW``) and saved once more,
+        so that on a phone its text is as large as the page's; ``narrow`` may instead be
+        a function that draws the figure for that width (fewer columns, say) and returns
+        it, or False for none. Every PNG is stored with an optimised palette.
         """
-        from generator.figures import save_light_dark
+        from generator.figures import save_variants
         from generator.style import WIDTH
 
         _check_name("figure", name)
-        save_light_dark(fig, self.out_dir / "figures", name, width=None if keep_size else WIDTH)
+        if name.endswith(".narrow"):
+            raise ValueError(f"figure name {name!r}: '.narrow' names the phone-width variant")
+        save_variants(fig, self.out_dir / "figures", name, width=None if keep_size else WIDTH,
+                      narrow=narrow)
         self._figures.append(name)
 
     @property
@@ -222,6 +248,14 @@ class RunHandle:
         (self.out_dir / "series.json").write_text(
             json.dumps(series, separators=(",", ":"), allow_nan=False) + "\n", encoding="utf-8"
         )
+        if self._examples:
+            missing = sorted(set(self._examples) - set(self._metrics))
+            if missing:
+                raise ValueError(f"examples were kept for {', '.join(map(repr, missing))}, which the "
+                                 "run reported no metric for")
+            (self.out_dir / "examples.json").write_text(
+                json.dumps(dict(sorted(self._examples.items())), separators=(",", ":")) + "\n",
+                encoding="utf-8")
         return {
             "figures": sorted(set(self._figures)),
             "artifacts": sorted(set(self._artifacts)),

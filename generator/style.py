@@ -10,6 +10,10 @@ LIGHT = {"bg": "#ffffff", "fg": "#212121", "grid": "#e0e0e0"}
 DARK = {"bg": "#1e2129", "fg": "#e2e4e9", "grid": "#3a3f4b"}
 
 WIDTH = 6.4  # inches: a figure or chart fills the post's text column at this width
+# inches: the same figure drawn again for a phone, whose text column is about 358 CSS px
+# wide at 390 px: 9 pt ticks are then 11 px, 10 pt text 12 px (at WIDTH they would be 7 px)
+NARROW = 4.0
+NARROW_BELOW = 600   # CSS px: screens narrower than this show the phone-width drawing
 # One type scale for every chart and figure (points, at WIDTH): readable at the column's
 # width on a laptop and on a phone. An experiment can set its own.
 TYPE_SCALE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "xtick.labelsize": 9,

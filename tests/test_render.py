@@ -298,4 +298,54 @@ def test_steps_read_as_50k_and_logy_when_values_span_decades():
     assert spans_decades([("a", [[0, 27.0], [1, 2.0]])])
     assert not spans_decades([("a", [[0, 3.0], [1, 2.0]])])
     assert not spans_decades([("a", [[0, 0.0], [1, 20.0]])])
-    assert smoothed([[0, 1], [1, 3], [2, 5]], 2) == [[0, 1.0], [1, 2.0], [2, 4.0]]
+    assert smoothed([[0, 1], [1, 3], [2, 5]], 2) == [[0, 2.0], [1, 3.0], [2, 4.0]]   # centred, 2 steps
+
+
+def test_smoothing_draws_no_value_that_the_run_never_had():
+    """Week 1's chart: a training loss logged every 100 steps beside a dev loss logged every
+    4,000, from 27.6 at step 0 to 2.9 at step 4,000. Averaged over 20 *points*, the dev line
+    stayed near 6 for 24k steps; averaged over a window of steps it is drawn as logged."""
+    from generator.render.charts import drawn_lines
+
+    train = [[s, 2.2 + 20 * 0.97 ** (s / 100) + (0.2 if s // 100 % 2 else -0.2)] for s in range(99, 200_000, 100)]
+    dev = [[0, 27.6]] + [[s, 2.9 - s / 1_000_000] for s in range(4000, 200_001, 4000)]
+    drawn_train, drawn_dev = drawn_lines([("training loss", train), ("dev loss", dev)], 20)
+    # the sparse series has one point per 2,000-step window: it is drawn once, as logged
+    assert drawn_dev == [("dev loss", [p[0] for p in dev], [p[1] for p in dev], False)]
+    faint, mean = drawn_train
+    assert faint[0] is None and faint[3] and mean[0] == "training loss" and not mean[3]
+    for step, value in zip(mean[1], mean[2]):   # within the raw values of its own window
+        near = [v for s, v in train if abs(s - step) <= 1000]
+        assert min(near) - 1e-9 <= value <= max(near) + 1e-9, (step, value)
+    # and the smoothing is real: the ±0.2 zigzag is averaged out
+    middle = [v for s, v in zip(mean[1], mean[2]) if 100_000 < s < 110_000]
+    assert max(middle) - min(middle) < 0.05
+
+
+def test_a_smoothed_chart_with_a_sparse_series_is_drawn_from_its_logged_values(tmp_path):
+    """The chart itself, drawn with matplotlib: the lines on its axes hold the values above."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from generator.render import charts
+
+    dev = [[0, 27.6]] + [[s, 2.9] for s in range(4000, 40_001, 4000)]
+    train = [[s, 3.0 + (0.5 if s // 100 % 2 else -0.5)] for s in range(99, 40_000, 100)]
+    drawn = []
+    plot = plt.Axes.plot
+
+    def record(ax, xs, ys, **kw):
+        drawn.append((kw.get("label"), list(xs), list(ys)))
+        return plot(ax, xs, ys, **kw)
+
+    plt.Axes.plot = record
+    try:
+        charts.draw_chart({"lines": [("train", train), ("dev", dev)], "smooth": 20, "linear": True},
+                          tmp_path, "c")
+    finally:
+        plt.Axes.plot = plot
+    dev_line = next(d for d in drawn if d[0] == "dev")
+    assert dev_line[2] == [p[1] for p in dev]          # 2.9 from step 4,000 on, never 5.7
+    assert (tmp_path / "c.light.png").is_file() and (tmp_path / "c.dark.png").is_file()

@@ -59,8 +59,10 @@ class Engine(ABC):
 
     # -- the Markdown dialect -----------------------------------------------------------
     @abstractmethod
-    def figure(self, base: str, alt: str, caption: str) -> str:
-        """An image with a light and a dark variant (``{base}.light.png``, ``{base}.dark.png``).
+    def figure(self, base: str, alt: str, caption: str, narrow: bool = False) -> str:
+        """An image with a light and a dark variant (``{base}.light.png``, ``{base}.dark.png``)
+        and, with ``narrow``, the same drawn for a phone's width (``{base}.narrow.light.png``,
+        ``{base}.narrow.dark.png``), shown instead of the others on a narrow screen.
 
         ``alt`` and ``caption`` are plain text: this method escapes them."""
 

@@ -13,11 +13,19 @@ class Material(Engine):
     name = "material"
     partial_previews = True     # mkdocs' dirty build: pages whose Markdown did not change are kept
 
-    def figure(self, base: str, alt: str, caption: str) -> str:
+    def figure(self, base: str, alt: str, caption: str, narrow: bool = False) -> str:
+        # One link per palette (GLightbox's two galleries), around the figure drawn for the
+        # text column and, with ``narrow``, the one drawn for a phone's width: the stylesheet
+        # shows one of them (docs/assets/journal.css), the lightbox the full-size one. Markdown
+        # links and images, not raw HTML, so that the engine resolves every path.
         alt = html.escape(alt.replace("]", ")").replace("[", "("))
-        out = ['<figure markdown="span">',
-               f"  ![{alt}]({base}.light.png#only-light){{ loading=lazy }}",
-               f"  ![{alt}]({base}.dark.png#only-dark){{ loading=lazy }}"]
+        out = ['<figure markdown="span">']
+        for scheme in ("light", "dark"):
+            images = f"![{alt}]({base}.{scheme}.png#only-{scheme}){{ .journal-wide loading=lazy }}"
+            if narrow:
+                images += f"![{alt}]({base}.narrow.{scheme}.png#only-{scheme}){{ .journal-narrow loading=lazy }}"
+            out.append(f"  [{images}]({base}.{scheme}.png){{ .glightbox data-type=image "
+                       f'data-gallery={scheme} data-title="{alt}" data-desc-position=bottom }}')
         if caption:
             out.append(f"  <figcaption>{html.escape(caption)}</figcaption>")
         out.append("</figure>")
