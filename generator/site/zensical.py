@@ -83,11 +83,13 @@ class Zensical(Material):
         target = configured if site_dir is None else Path(site_dir).resolve()
         if target == configured:
             _build(zensical, root, root / "mkdocs.yml", strict)
+            ship_lightbox(settings, target)
         else:
             # Zensical writes only inside the project's folder, and rebuilds fastest into the
             # folder (and from the config file) it built last time: other targets are built in
             # one work folder, from one config, and copied (a fresh target is never half-written)
             work = _build_into(zensical, root, WORK_DIR, strict)
+            ship_lightbox(settings, work)
             if target.exists():
                 shutil.rmtree(target)
             shutil.copytree(work, target)
@@ -107,9 +109,28 @@ class Zensical(Material):
         root = root.resolve()
         _build(zensical, root, root / "mkdocs.yml", strict=True)
         folder = self.preview_dir(root)
+        ship_lightbox(self.settings(root), folder)
         if not quick:
             _warn(self.settings(root), folder)
         return folder
+
+
+LIGHTBOX = {"glightbox.min.js": "assets/javascripts", "glightbox.min.css": "assets/stylesheets"}
+
+
+def ship_lightbox(settings: dict, site: Path) -> None:
+    """Put GLightbox into the built site, where overrides/main.html loads it on Zensical's
+    pages: Zensical (0.0.73) would otherwise have readers' browsers fetch it from a CDN
+    (offline, figures would open as bare images). The copy is mkdocs-glightbox's, the one
+    Material's build ships."""
+    if "glightbox" not in _plugin_names(settings):
+        return
+    import mkdocs_glightbox
+
+    source = Path(mkdocs_glightbox.__file__).parent / "glightbox"
+    for name, folder in LIGHTBOX.items():
+        (site / folder).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / name, site / folder / name)
 
 
 def _build_into(zensical, root: Path, folder: str, strict: bool) -> Path:
@@ -202,10 +223,13 @@ def missing_features(settings: dict, site: Path) -> list[str]:
         elif "application/rss+xml" not in head:
             missing.append("rss: the feeds are written, but pages do not link them "
                            "(no <link rel=\"alternate\"> for feed readers to discover)")
-    if "glightbox" in plugins and any(b"unpkg.com/glightbox" in js.read_bytes()
-                                      for js in site.glob("assets/javascripts/*.js")):
+    shipped = all((site / folder / name).is_file() for name, folder in LIGHTBOX.items()) \
+        and "glightbox.min.js" in head
+    if "glightbox" in plugins and not shipped and any(b"unpkg.com/glightbox" in js.read_bytes()
+                                                      for js in site.glob("assets/javascripts/*.js")):
         missing.append("glightbox: the lightbox is not shipped with the site; readers' browsers "
-                       "fetch it from unpkg.com (offline, images do not open in a lightbox)")
+                       "fetch it from unpkg.com (offline, images do not open in a lightbox): "
+                       "the theme's overrides/main.html loads the shipped copy")
     if "tags" in plugins and not (site / "tags.json").is_file():
         missing.append("tags: no tags.json export (the tags pages themselves are built)")
     return missing

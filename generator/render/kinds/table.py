@@ -1,4 +1,8 @@
-"""``{{ table mlp fourgram : train_nll dev_nll:.3f }}``: one row per experiment, one column per metric."""
+"""``{{ table mlp fourgram : train_nll dev_nll:.3f }}``: one row per experiment, one column per metric.
+
+``rows=metrics`` turns it around: one row per metric, one column per experiment, for a
+comparison of a few experiments over many metrics (a dozen columns would not fit the
+text column; a dozen rows do)."""
 
 from __future__ import annotations
 
@@ -23,7 +27,14 @@ class Table(Kind):
             raise RefSyntaxError(line, f"'{{{{ {source} }}}}': expected "
                                        "{{ table exp1 exp2 : metric1 metric2:.3f }}")
         i = args.index(":")
-        exps, cols = args[:i], args[i + 1:]
+        exps, cols = args[:i], [a for a in args[i + 1:] if "=" not in a]
+        by = "experiments"
+        for option in (a for a in args[i + 1:] if "=" in a):
+            key, _, value = option.partition("=")
+            if key != "rows" or value not in ("metrics", "experiments"):
+                raise RefSyntaxError(line, f"table option '{option}': expected rows=metrics (one row per "
+                                           "metric, one column per experiment) or rows=experiments")
+            by = value
         if not exps or not cols:
             raise RefSyntaxError(line, "a table needs experiments before ':' and metrics after it")
         names, fmts = [], []
@@ -35,34 +46,39 @@ class Table(Kind):
         for e in exps:
             if not re.fullmatch(EXP, e):
                 raise RefSyntaxError(line, f"'{e}' is not an experiment name")
-        return {"exps": tuple(exps), "names": tuple(names), "fmt": tuple(fmts), "caption": caption}
+        return {"exps": tuple(exps), "names": tuple(names), "fmt": tuple(fmts), "caption": caption,
+                "options": {"rows": by}}
 
     def needs(self, ref):
         return [Need(e, n, "metric") for e in ref.exps for n in ref.names]
 
     def render(self, ref, page):
-        header = "| experiment | " + " | ".join(escape.inline(page.name_label(n)) for n in ref.names) + " |"
-        rule = "|---|" + "---:|" * len(ref.names)
         found = {exp: page.seeds(ref, exp) for exp in ref.exps}
-        # one format per column: the author's, else the same number of decimals in every row
+        # one format per metric: the author's, else the same number of decimals for every experiment
         specs = [spec or column_format([res.metrics.get(name) for _, results in found.values()
                                         for res in results or ()])
                  for name, spec in zip(ref.names, ref.fmt)]
-        rows = []
+        cells = {}   # (experiment, metric) -> its cell
         for exp in ref.exps:
             run, results = found[exp]
-            cells = []
             for name, spec in zip(ref.names, specs):
                 if results is None:
-                    cells.append("⚠ no result")
-                    continue
-                metrics = results[0].metrics
-                if any(name not in res.metrics for res in results):
-                    page.bad(ref, no_metric(f"{exp} ({run.function})", name, metrics, listed=False))
-                    cells.append("")
-                    continue
-                cells.append(cell([res.metrics[name] for res in results], spec, run.seeds))
-            rows.append(f"| {escape.inline(page.exp_label(exp))} | " + " | ".join(cells) + " |")
+                    cells[exp, name] = "⚠ no result"
+                elif any(name not in res.metrics for res in results):
+                    page.bad(ref, no_metric(f"{exp} ({run.function})", name, results[0].metrics, listed=False))
+                    cells[exp, name] = ""
+                else:
+                    cells[exp, name] = cell([res.metrics[name] for res in results], spec, run.seeds)
+        if ref.options.get("rows") == "metrics":
+            header = "| metric | " + " | ".join(escape.inline(page.exp_label(e)) for e in ref.exps) + " |"
+            rule = "|---|" + "---:|" * len(ref.exps)
+            rows = [f"| {escape.inline(page.name_label(n))} | " + " | ".join(cells[e, n] for e in ref.exps) + " |"
+                    for n in ref.names]
+        else:
+            header = "| experiment | " + " | ".join(escape.inline(page.name_label(n)) for n in ref.names) + " |"
+            rule = "|---|" + "---:|" * len(ref.names)
+            rows = [f"| {escape.inline(page.exp_label(e))} | " + " | ".join(cells[e, n] for n in ref.names) + " |"
+                    for e in ref.exps]
         caption = f"\n\n_{html.escape(ref.caption)}_" if ref.caption else ""
         return "\n".join([header, rule, *rows]) + caption
 
