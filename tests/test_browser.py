@@ -55,20 +55,14 @@ Compared with last week's {{ week-1/sq.total }}:
 """
 
 
-# Zensical (0.0.73) loads the lightbox (GLightbox 3) from this CDN in the reader's browser
-# instead of shipping it with the site; the build says so (a warning). These are the only
-# requests off the machine it may make: they are answered, as the CDN would, with GLightbox 3
-# from mkdocs-glightbox's copy
-ZENSICAL_CDN = ("https://unpkg.com/glightbox@3/",)
-
-
-def _glightbox(url: str) -> tuple[str, bytes]:
-    import mkdocs_glightbox
-
-    name = url.rsplit("/", 1)[1]
-    assert name in ("glightbox.min.js", "glightbox.min.css"), url
-    kind = "text/css" if name.endswith(".css") else "text/javascript"
-    return kind, (Path(mkdocs_glightbox.__file__).parent / "glightbox" / name).read_bytes()
+WIDE = '''
+def wide(run):
+    """Twelve numbers of the widths a results table holds: counts, losses, tiny differences."""
+    return {"params": 531441, "steps": 200000, "train_nll": 2.3412, "dev_nll": 2.4567,
+            "test_nll": 2.4499, "gap": 0.0007, "cpu_s": 81.8, "wall_s": 466.7, "diff_h": 1.4e-09,
+            "diff_w": 2.2e-16, "ratio": -3.05, "share": 0.039}
+'''
+WIDE_NAMES = "params steps train_nll dev_nll test_nll gap cpu_s wall_s diff_h diff_w ratio share"
 
 
 @pytest.fixture(scope="module", params=["material", "zensical"])
@@ -90,10 +84,14 @@ def site(engine, tmp_path_factory) -> Path:
         sq: {run: toy.square, params: {n: 4}}
         pic: {run: toy.plot}
     """, WEEK_1, extra="categories: [Zero to Hero]\ntags: [micrograd]\nheadline: [sq.total]\n")
+    journal.write("experiments/wide.py", WIDE)
     journal.post("week-2", """
         sq: {run: toy.square, params: {n: 4}}
         big: {run: toy.square, params: {n: 8}}
-    """, WEEK_2, date="2024-07-11", extra="categories: [Zero to Hero]\ntags: [makemore]\n")
+        w: {run: wide.wide}
+        w2: {run: wide.wide}
+    """, WEEK_2 + f"\n{{{{ table w w2 : {WIDE_NAMES} }}}}\n", date="2024-07-11",
+        extra="categories: [Zero to Hero]\ntags: [makemore]\n")
     saved = os.environ.pop("JOURNAL_TEST_COUNTER", None)
     try:
         journal.build(engine=engine)
@@ -128,25 +126,23 @@ def base_url(site) -> str:
 
 
 class Browser:
-    """One Chromium; each page records console errors, failed loads and off-machine requests."""
+    """One Chromium; each page records console errors, failed loads and off-machine requests
+    (there must be none, with either engine: the lightbox and the math renderer come from
+    the site itself)."""
 
-    def __init__(self, browser, base_url: str, cdn: tuple[str, ...] = ()) -> None:
+    def __init__(self, browser, base_url: str) -> None:
         self.base_url = base_url
-        self.cdn = cdn
-        self.cdn_requests: list[str] = []
         self.context = browser.new_context(color_scheme="light", viewport={"width": 1280, "height": 900})
         self.context.set_default_timeout(10_000)
         self.problems: list[str] = []
+        self.requests: list[str] = []
         self.context.route("**/*", self._only_local)
 
     def _only_local(self, route) -> None:
         url = route.request.url
+        self.requests.append(url)
         if url.startswith(self.base_url) or url.startswith(("data:", "blob:")):
             route.continue_()
-        elif url.startswith(self.cdn):
-            self.cdn_requests.append(url)
-            kind, body = _glightbox(url)
-            route.fulfill(status=200, content_type=kind, body=body)
         else:   # with repo_url unset, not even Material's repository widget asks GitHub
             self.problems.append(f"request off this machine: {url}")
             route.abort()
@@ -170,7 +166,7 @@ def browser(base_url, engine):
                                    reason="Playwright is not installed: pip install -e '.[dev]'")
     with sync_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        b = Browser(chromium, base_url, ZENSICAL_CDN if engine == "zensical" else ())
+        b = Browser(chromium, base_url)
         yield b
         b.context.close()
         chromium.close()
@@ -382,12 +378,16 @@ def test_the_blog_index_shows_excerpts(site, browser):
 
 
 OVERFLOW = """() => {
+  // the page never scrolls sideways; a table wider than the column scrolls in its own box,
+  // which says so and is a tab stop (journal.js)
   const out = [];
   const doc = document.documentElement;
   if (doc.scrollWidth > doc.clientWidth + 1) out.push(`page ${doc.scrollWidth} > ${doc.clientWidth}`);
   for (const t of document.querySelectorAll('.md-typeset table')) {
     const box = t.closest('.md-typeset__scrollwrap') || t.parentElement;
-    if (t.checkVisibility() && t.scrollWidth > box.clientWidth + 1)   // shown without a click
+    const scrolls = box.classList.contains('journal-scrolls') && box.getAttribute('tabindex') === '0'
+      && getComputedStyle(box).overflowX === 'auto';
+    if (t.checkVisibility() && t.scrollWidth > box.clientWidth + 1 && !scrolls)   // shown without a click
       out.push(`table ${t.scrollWidth} > ${box.clientWidth}: ${t.innerText.slice(0, 60)}`);
   }
   return out;
@@ -402,9 +402,12 @@ def test_nothing_overflows_a_phone_screen(site, browser):
         for path in ["", "progress/", *_posts(site)]:
             page = phone.new_page()
             page.goto(browser.base_url + path, wait_until="load")
+            page.wait_for_timeout(200)   # journal.js marks the tables that scroll
             assert page.evaluate(OVERFLOW) == [], path
             # and with every box open: the provenance box's full record reads on a phone too
             opened = page.evaluate("() => [...document.querySelectorAll('details')].map(d => d.open = true).length")
+            page.evaluate("() => window.dispatchEvent(new Event('resize'))")
+            page.wait_for_timeout(200)
             assert page.evaluate(OVERFLOW) == [], f"{path} with {opened} boxes open"
             page.close()
     finally:
@@ -484,4 +487,182 @@ def test_the_progress_page_has_a_panel_per_tracked_quantity(site, browser):
     assert len(rows) == 1 and "sq" in rows[0] and "14" in rows[0]
     assert page.locator("article table a").first.get_attribute("href").rstrip("/").endswith("week-1")
     page.close()
+    assert not browser.problems
+
+
+# -- reading on a phone and a desktop ------------------------------------------------------
+
+def _context(browser, width: int, scheme: str = "light"):
+    context = browser.context.browser.new_context(viewport={"width": width, "height": 900},
+                                                  color_scheme=scheme)
+    context.set_default_timeout(10_000)
+    context.route("**/*", browser._only_local)
+    return context
+
+
+def _open(context, browser, path: str):
+    page = context.new_page()
+    page.on("console", lambda m: m.type == "error" and browser.problems.append(f"{path}: console error: {m.text}"))
+    page.on("pageerror", lambda e: browser.problems.append(f"{path}: page error: {e}"))
+    page.goto(browser.base_url + path, wait_until="load")
+    page.evaluate("document.querySelectorAll('img').forEach(i => { i.loading = 'eager'; })")
+    page.wait_for_function("[...document.images].filter(i => i.offsetParent).every(i => i.complete)")
+    page.wait_for_timeout(200)   # journal.js marks wide tables once the theme has laid them out
+    return page
+
+
+SHOWN = """() => [...document.querySelectorAll('article figure img')].filter(i => i.offsetParent !== null)
+  .map(i => ({src: i.getAttribute('src'), shown: i.getBoundingClientRect().width, natural: i.naturalWidth,
+              href: i.closest('a').getAttribute('href')}))"""
+
+
+def test_a_phone_shows_the_figures_drawn_for_its_width(site, browser):
+    """At 390 px each figure and chart is the one drawn 4 inches wide, so its 9 pt tick labels
+    (25 px in the 200 dpi image) are at least 10 CSS px on the screen; at 1280 px the column's
+    own. The lightbox opens the full-size drawing on both."""
+    for width in (390, 1280):
+        context = _context(browser, width)
+        page = _open(context, browser, _week(site, "week-1"))
+        shown = page.evaluate(SHOWN)
+        assert len(shown) == 2, shown            # the figure and the chart, in one palette
+        for img in shown:
+            assert (".narrow." in img["src"]) == (width == 390), img
+            assert ".narrow." not in img["href"] and img["href"].endswith(".light.png"), img
+            tick = 9 / 72 * 200 * img["shown"] / img["natural"]   # a 9 pt label, in CSS px
+            assert tick >= 10 if width == 390 else tick >= 12, (width, img, tick)
+        context.close()
+    assert not browser.problems
+
+
+NUMBERS_SPLIT = r"""() => {
+  // every number in a table cell (a value, a spread's two halves, a date, a hash) on one line
+  const found = [], pattern = /[-−+]?\d[\d,.]*(?:e[-+]?\d+)?%?|\b[0-9a-f]{7,}\b/g;
+  for (const cell of document.querySelectorAll('article td, article th')) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const m of node.textContent.matchAll(pattern)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+        if (tops.size > 1) found.push(m[0]);
+      }
+    }
+  }
+  return found;
+}"""
+
+
+def test_numbers_never_break_and_a_wide_table_scrolls_from_the_keyboard(site, browser):
+    """At 390 px a twelve-column table of numbers does not fit: it scrolls sideways, with a
+    tab stop on its scrolling area named after the table, and no number in any cell (nor in
+    the provenance box, opened) is split across two lines."""
+    context = _context(browser, 390)
+    page = _open(context, browser, _week(site, "week-2"))
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+    page.wait_for_timeout(200)
+    page.evaluate("() => window.dispatchEvent(new Event('resize'))")
+    page.wait_for_timeout(200)
+    assert page.evaluate(NUMBERS_SPLIT) == []
+    wide = page.evaluate("""() => [...document.querySelectorAll('article table')]
+      .filter(t => t.innerText.includes('531,441')).map(t => {
+        const box = t.closest('.md-typeset__scrollwrap') || t.parentElement;
+        return {scrolls: box.scrollWidth > box.clientWidth, tab: box.getAttribute('tabindex'),
+                name: box.getAttribute('aria-label'), role: box.getAttribute('role')}; })""")
+    assert wide == [{"scrolls": True, "tab": "0", "name": wide[0]["name"], "role": "region"}], wide
+    assert "params" in wide[0]["name"] and "scrolls sideways" in wide[0]["name"]
+    # reachable with Tab, like any other stop on the page
+    page.locator("article .journal-scrolls").first.focus()
+    assert page.evaluate("document.activeElement.classList.contains('journal-scrolls')")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("document.activeElement.scrollLeft > 0")
+    context.close()
+    assert not browser.problems
+
+
+TAB_STOPS = """() => [...document.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex]')]
+  .filter(el => el.tabIndex >= 0 && !el.disabled && el.closest('article'))
+  .map(el => { el.focus(); const focused = document.activeElement === el; const r = el.getBoundingClientRect();
+    const name = (el.getAttribute('aria-label') || el.innerText || el.getAttribute('title') ||
+                  [...el.querySelectorAll('img')].map(i => i.alt).join(' ')).trim();
+    return {focused, visible: r.width > 0 && r.height > 0, named: name.length > 0,
+            what: el.outerHTML.slice(0, 120)}; })
+  .filter(s => s.focused && (!s.visible || !s.named))"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_tab_stop_in_a_post_can_be_seen_and_has_a_name(site, browser, scheme):
+    """The link around the palette not shown is hidden with its image: no invisible,
+    unnamed stop per figure (as there was: two per figure, one of them never seen)."""
+    context = _context(browser, 1280, scheme)
+    for path in _posts(site):
+        page = _open(context, browser, path)
+        assert page.evaluate(TAB_STOPS) == [], path
+        links = page.evaluate("[...document.querySelectorAll('article a.glightbox')].filter(a => "
+                              "a.getClientRects().length > 0).length")
+        assert links == page.locator("article figure").count()   # one lightbox link per figure shown
+    context.close()
+    assert not browser.problems
+
+
+def test_katex_loads_only_where_there_is_math(site, browser):
+    """KaTeX's script, stylesheet and fonts (about 300 KB) are fetched by the page with math
+    alone; every other page asks for none of them."""
+    for path, math in (("", False), ("blog/", False), (_week(site, "week-2"), False),
+                       ("progress/", False), (_week(site, "week-1"), True)):
+        browser.requests.clear()
+        page = browser.open(path)
+        if math:
+            page.wait_for_function("document.querySelectorAll('.arithmatex .katex').length >= 2")
+        page.wait_for_load_state("networkidle")
+        katex = [u for u in browser.requests if "/katex/" in u]
+        assert bool(katex) == math, (path, katex)
+        page.close()
+    assert not browser.problems
+
+
+def test_the_lightbox_comes_with_the_site(site, browser):
+    """Both engines: GLightbox's script and stylesheet are the site's own files, so a figure
+    opens in the lightbox offline (Zensical's theme would ask unpkg.com for them)."""
+    browser.requests.clear()
+    page = browser.open(_week(site, "week-1"))
+    page.locator("article figure a.glightbox").filter(has=page.locator("img[src*='only-light']")).first.click()
+    page.locator(".glightbox-container .gslide.current img").wait_for()
+    assert any(u.startswith(browser.base_url) and u.endswith("glightbox.min.js") for u in browser.requests)
+    assert any(u.startswith(browser.base_url) and u.endswith("glightbox.min.css") for u in browser.requests)
+    page.keyboard.press("Escape")
+    page.close()
+    assert not browser.problems      # nothing was asked of another host
+
+
+def _axe(page) -> list[str]:
+    """axe-core's serious and critical violations on the page, one line each."""
+    import axe_playwright_python
+
+    script = Path(axe_playwright_python.__file__).parent / "axe.min.js"
+    page.add_script_tag(path=str(script))
+    found = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['id']} ({v['impact']}): {v['help']}: "
+            + "; ".join(n["target"][0] if isinstance(n["target"][0], str) else str(n["target"])
+                        for n in v["nodes"][:4])
+            for v in found["violations"] if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [390, 1280])
+def test_axe_finds_nothing_serious_on_any_page(site, browser, width, scheme):
+    """axe-core (bundled by the axe-playwright-python package, installed with [dev]) on the
+    home page, the blog index, every post and Progress, with every box open."""
+    pytest.importorskip("axe_playwright_python", reason="pip install -e '.[dev]' installs axe-core")
+    context = _context(browser, width, scheme)
+    found = {}
+    for path in ["", "blog/", *_posts(site), "progress/"]:
+        page = _open(context, browser, path)
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+        problems = _axe(page)
+        if problems:
+            found[path or "(home)"] = problems
+        page.close()
+    context.close()
+    assert not found, "\n".join(f"{p}: {v}" for p, vs in found.items() for v in vs)
     assert not browser.problems

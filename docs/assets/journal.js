@@ -3,8 +3,15 @@
 //   keyboard (a tab stop, named by the table's caption or first header) and marked as
 //   scrolling (journal.css draws its edge);
 // - a ✓ after a claim links to its entry in the post's list of checked claims: following
-//   it opens the list (a collapsed box) at that entry.
+//   it opens the list (a collapsed box) at that entry;
+// - the theme's search dialog gets a name (assistive technology announces a dialog by it).
 (function () {
+  function names(root) {
+    root.querySelectorAll('[role="dialog"]:not([aria-label]):not([aria-labelledby])').forEach(function (el) {
+      if (el.classList.contains("md-search")) el.setAttribute("aria-label", "Search");
+    });
+  }
+
   function scrollers(root) {
     root.querySelectorAll(".md-typeset table").forEach(function (table) {
       var box = table.closest(".md-typeset__scrollwrap") || table.parentElement;
@@ -41,6 +48,7 @@
   }
 
   function ready() {
+    names(document);
     scrollers(document);
     openTarget();
   }

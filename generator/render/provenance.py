@@ -77,7 +77,8 @@ def box(page: Shown) -> str:
             continue
         p = results[0].provenance
         took = fmt_duration(sum(float(res.provenance.get("duration_s", 0)) for res in results))
-        on = escape.inline(f"{p.get('device', '')}, {str(p.get('date', ''))[:10]}")
+        on = (f"{escape.inline(p.get('device', ''))}, "   # the date on one line, hyphens and all
+              f'<span class="journal-nowrap">{escape.inline(str(p.get("date", ""))[:10])}</span>')
         rows.append(f"| {escape.inline(page.exp_label(name))} | {settings} | {seeds} | {took} | {on} "
                     f"| {code_link(results[0], commits, repo) or 'not committed yet'} |")
     body = "\n".join(rows) + "\n\n" + page.site.details(
