@@ -50,9 +50,17 @@ def _post(site_dir: Path, slug: str) -> str:
 def test_material_markup_is_the_material_dialect():
     md = site.engine("material")
     fig = md.figure("assets/x", "a [b]", "A <caption>")
-    assert "![a (b)](assets/x.light.png#only-light){ loading=lazy }" in fig
-    assert "![a (b)](assets/x.dark.png#only-dark){ loading=lazy }" in fig
+    # one lightbox link per palette, around the column's drawing (and, with narrow, the phone's)
+    assert ('[![a (b)](assets/x.light.png#only-light){ .journal-wide loading=lazy }](assets/x.light.png)'
+            '{ .glightbox data-type=image data-gallery=light data-title="a (b)" data-desc-position=bottom }') in fig
+    assert "![a (b)](assets/x.dark.png#only-dark){ .journal-wide loading=lazy }" in fig
+    assert "narrow" not in fig
     assert "<figcaption>A &lt;caption&gt;</figcaption>" in fig
+    both = md.figure("assets/x", "a", "")
+    assert "narrow" not in both
+    both = md.figure("assets/x", "a", "", narrow=True)
+    assert ("![a](assets/x.light.png#only-light){ .journal-wide loading=lazy }"
+            "![a](assets/x.narrow.light.png#only-light){ .journal-narrow loading=lazy }") in both
     assert md.box("warning", "Title", "one\ntwo") == '!!! warning "Title"\n    one\n    two'
     assert md.details("info", "T", "| a |\n| b |") == '??? info "T"\n\n    | a |\n    | b |\n'
     assert md.missing("⚠ <x>") == '<span class="journal-missing">⚠ &lt;x&gt;</span>'
@@ -79,8 +87,8 @@ def test_zensical_builds_the_same_posts_numbers_figures_and_feeds(journal, tmp_p
         # every figure, in its light and its dark variant
         images = sorted(re.findall(r'src="[^"]*?([^/"]+\.(?:light|dark)\.png)#only-(?:light|dark)"', z))
         assert images == sorted(re.findall(r'src="[^"]*?([^/"]+\.(?:light|dark)\.png)#only-(?:light|dark)"', m))
-        if slug == "week-1":
-            assert len(images) == 4
+        if slug == "week-1":   # the figure and the chart: light and dark, for the column and a phone
+            assert len(images) == 8
         for name in images:
             assert list(zensical.rglob(name)), f"{name} is linked but was not copied"
     assert "55" in _post(zensical, "week-2")

@@ -43,7 +43,8 @@ def _normalise(text: str) -> str:
     # keys follow the generator's own worker code (the run handle, figure saving) too
     text = re.sub(r"assets/(\w+)-[0-9a-f]{8}-", r"assets/\1-KEY-", text)
     text = re.sub(r"\| \d{4}-\d\d-\d\d \| [\d.]+ (ms|s|min[^|]*) \|", "| DATE | TOOK |", text)
-    text = re.sub(r"\| [\d.]+ (ms|s|min[^|]*) \| (\w+), \d{4}-\d\d-\d\d \|", r"| TOOK | \2, DATE |", text)
+    text = re.sub(r'\| [\d.]+ (ms|s|min[^|]*) \| (\w+), (<span class="journal-nowrap">)?\d{4}-\d\d-\d\d(</span>)? \|',
+                  r"| TOOK | \2, \3DATE\4 |", text)
     text = re.sub(r"\| `[0-9a-f]{12}` \| DATE \|", "| `KEY` | DATE |", text)
     return re.sub(r"\| `[0-9a-f]{12}(\+dirty)?` \| (cache|this build) \|", "| `COMMIT` | SOURCE |", text)
 

@@ -20,7 +20,7 @@ import torch  # noqa: E402
 from generator.params import PositiveInt  # noqa: E402
 
 from .clock import Stopwatch  # noqa: E402
-from .data import Vocab, build_dataset, load_split, sample_words  # noqa: E402
+from .data import Vocab, build_dataset, keep_word_losses, load_split, sample_words  # noqa: E402
 
 N_SAMPLES = 20  # words in each `samples` artifact
 METHODS = ("add_k", "interpolated")
@@ -49,6 +49,12 @@ def bigram_nll(P: torch.Tensor, words: list[str], vocab: Vocab) -> float:
     return -P[X[:, 0], Y].log().mean().item()
 
 
+def bigram_losses(P: torch.Tensor, words: list[str], vocab: Vocab) -> torch.Tensor:
+    """Each character's negative log-likelihood (end token included), in ``build_dataset``'s order."""
+    X, Y = build_dataset(words, vocab, block_size=1)
+    return -P[X[:, 0], Y].log()
+
+
 def bigram(run, *, smoothing: float = 1.0, data: str = "census-first", dedup: bool = False,
            split_seed: int = 42):
     """Bigram counts with add-k smoothing (k = ``smoothing``); no training, only counting.
@@ -64,8 +70,9 @@ def bigram(run, *, smoothing: float = 1.0, data: str = "census-first", dedup: bo
 
     samples = sample_words(lambda ctx: P[ctx[:, -1]], vocab, 1, N_SAMPLES, run.generator())
     run.artifact("samples", "\n".join(samples))
-    run.figure("counts", _plot_counts(N, vocab))
-    return {
+    # on a phone's width the cells are too small for their counts: colours and a scale instead
+    run.figure("counts", _plot_counts(N, vocab), narrow=lambda: _plot_counts(N, vocab, cells=False))
+    metrics = {
         "train_nll": bigram_nll(P, split.train, vocab),
         "dev_nll": bigram_nll(P, split.dev, vocab),
         "test_nll": bigram_nll(P, split.test, vocab),
@@ -74,17 +81,31 @@ def bigram(run, *, smoothing: float = 1.0, data: str = "census-first", dedup: bo
         "train_words": len(split.train),
         **took,
     }
+    for name in ("dev", "test"):   # word by word, for paired comparisons with other models
+        keep_word_losses(run, f"{name}_nll", bigram_losses(P, getattr(split, name), vocab),
+                         getattr(split, name))
+    return metrics
 
 
-def _plot_counts(N: torch.Tensor, vocab: Vocab):
+def _plot_counts(N: torch.Tensor, vocab: Vocab, cells: bool = True):
+    """The count table as a heatmap: with ``cells``, each cell names its pair and count (the
+    journal's figure saving gives each label the colour that reads on its cell); without,
+    a colour scale instead, for a phone's width."""
     V = vocab.size
-    fig, ax = plt.subplots(figsize=(0.4 * V + 1, 0.4 * V + 1))
-    ax.imshow(N.numpy(), cmap="Blues")
-    for i in range(V):
-        for j in range(V):
-            # One text per cell (pair above count): text dominates the drawing time.
-            label = f"{vocab.chars[i]}{vocab.chars[j]}\n{int(N[i, j])}"
-            ax.text(j, i, label, ha="center", va="center", color="gray", fontsize=5.5, linespacing=1.1)
+    if cells:
+        fig, ax = plt.subplots(figsize=(0.4 * V + 1, 0.4 * V + 1))
+    else:
+        fig, ax = plt.subplots(figsize=(4.0, 4.4), layout="constrained")
+    image = ax.imshow(N.numpy(), cmap="Blues")
+    if cells:
+        for i in range(V):
+            for j in range(V):
+                # One text per cell (pair above count): text dominates the drawing time.
+                label = f"{vocab.chars[i]}{vocab.chars[j]}\n{int(N[i, j])}"
+                ax.text(j, i, label, ha="center", va="center", fontsize=5.5, linespacing=1.1)
+    else:
+        fig.colorbar(image, ax=ax, shrink=0.8, label="count")
+        ax.tick_params(labelsize=8)
     ax.set_xticks(range(V), list(vocab.chars))
     ax.set_yticks(range(V), list(vocab.chars))
     ax.set_xlabel("next character")
@@ -138,6 +159,12 @@ class NgramModel:
             counts = self.tables[m - 1][self._context_index(X, m)]  # (N, V)
             p = (counts + k * self.V * p) / (counts.sum(dim=1, keepdim=True) + k * self.V)
         return p
+
+    def losses(self, X: torch.Tensor, Y: torch.Tensor, k: float, method: str) -> torch.Tensor:
+        """Each example's negative log-likelihood, (N,)."""
+        return torch.cat([-self.probs(X[start:start + 65536], k, method)
+                          [torch.arange(len(X[start:start + 65536])), Y[start:start + 65536]].log()
+                          for start in range(0, len(X), 65536)])
 
     def nll(self, X: torch.Tensor, Y: torch.Tensor, k: float, method: str) -> float:
         total = 0.0
@@ -195,7 +222,7 @@ def ngram(
     run.artifact("samples", "\n".join(samples))
     if len(grid) > 1:
         run.figure("smoothing", _plot_smoothing(grid, dev_by_k, k, n, method))
-    return {
+    metrics = {
         "train_nll": model.nll(*sets["train"], k, method),
         "dev_nll": dev_by_k[best],
         "test_nll": model.nll(*sets["test"], k, method),
@@ -204,6 +231,9 @@ def ngram(
         "nonzero_counts": model.nonzero_counts,
         **took,
     }
+    for name in ("dev", "test"):   # word by word, for paired comparisons with other models
+        keep_word_losses(run, f"{name}_nll", model.losses(*sets[name], k, method), getattr(split, name))
+    return metrics
 
 
 def _plot_smoothing(grid: list[float], dev_nll: list[float], best: float, n: int, method: str):

@@ -17,6 +17,9 @@ in a module of the experiments package, ``from .data import ...`` beside it):
                                           X (N, block_size) contexts, Y (N,) next chars
     sample_words(next_probs, vocab, block_size, count, generator)
                                           words drawn from a model, a character at a time
+    keep_word_losses(run, metric, losses, words)
+                                          a split's metric kept word by word, so that two
+                                          models can be compared pair by pair on its words
     Vocab, Split, BOUNDARY, CENSUS        the types and constants these use
 
 A word file read through ``load_words`` is read with ``run.read_text``, so it is
@@ -160,6 +163,18 @@ def build_dataset(words: list[str], vocab: Vocab, block_size: int) -> tuple[torc
             context = context[1:] + [ix]
     X = torch.tensor(contexts, dtype=torch.long).reshape(len(targets), block_size)
     return X, torch.tensor(targets, dtype=torch.long)
+
+
+def keep_word_losses(run, metric: str, losses: torch.Tensor, words: list[str]) -> None:
+    """Keep ``metric`` (a split's mean NLL) word by word, through ``run.examples``: ``losses``
+    holds one loss per example of ``build_dataset(words, ...)``, in its order (each of a word's
+    characters, then its end marker). A word's value is the sum of its examples' losses and
+    its weight their number, so the metric is the sum of the values over the sum of the
+    weights; the words themselves name the examples, so that two models scored on the same
+    split can be compared word by word (a paired test, in a post's ``{{ check }}``)."""
+    counts = [len(w) + 1 for w in words]
+    sums = [part.sum().item() for part in torch.split(losses.detach().double().cpu(), counts)]
+    run.examples(metric, sums, counts, split=words)
 
 
 def sample_words(

@@ -28,7 +28,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from generator.params import PositiveFloat, PositiveInt, Probability  # noqa: E402
 
-from .training import load_splits, train  # noqa: E402
+from .training import keep_split_losses, load_splits, train  # noqa: E402
 
 FIXES = ("none", "softmax", "tanh", "kaiming")
 TANH_GAIN = 5 / 3  # tanh squashes its input; this gain keeps a deep stack's activations at unit scale
@@ -193,7 +193,7 @@ def mlp_init(
     if fix not in FIXES:
         raise ValueError(f"fix={fix!r} is not known: use one of {', '.join(map(repr, FIXES))}")
     g = run.generator()  # draws the initial weights, then every minibatch
-    vocab, sets = load_splits(run, data, dedup, split_seed, block_size)
+    vocab, sets, split = load_splits(run, data, dedup, split_seed, block_size)
     model = MLP(vocab.size, block_size, emb, [hidden], False, g, run.device)
     W1, b1 = model.hidden[0].weight, model.hidden[0].bias
     with torch.no_grad():
@@ -213,13 +213,14 @@ def mlp_init(
     with torch.no_grad():
         model(X[probe])
     saturated_init = _saturation(model.acts).item()
-    run.figure("hidden_init", _plot_hidden_init(model.preacts[0].cpu(), model.acts[0].cpu(), fix,
-                                                rows=batch_size))
+    preact, act = model.preacts[0].cpu(), model.acts[0].cpu()
+    run.figure("hidden_init", _plot_hidden_init(preact, act, fix, rows=batch_size),
+               narrow=lambda: _plot_hidden_init(preact, act, fix, rows=batch_size, narrow=True))
 
     took = train(run, model, sets, g, steps=steps, batch_size=batch_size,
                   lr=lr, lr_final=lr_final, decay_at=decay_at)
 
-    return {
+    metrics = {
         "init_loss": init_loss,
         "expected_init_loss": math.log(vocab.size),  # -log(1/V): a uniform guess
         "saturated_init": saturated_init,
@@ -229,12 +230,19 @@ def mlp_init(
         "params": sum(p.numel() for p in model.parameters()),
         **took,
     }
+    keep_split_losses(run, model, sets, split)
+    return metrics
 
 
-def _plot_hidden_init(preact: torch.Tensor, act: torch.Tensor, fix: str, rows: int):
-    """Pre-activations and tanh outputs at init, and which units of ``rows`` examples saturate."""
-    fig, (ax_pre, ax_act, ax_map) = plt.subplots(
-        1, 3, figsize=(11, 3.4), gridspec_kw={"width_ratios": [1, 1, 1.6]})
+def _plot_hidden_init(preact: torch.Tensor, act: torch.Tensor, fix: str, rows: int, narrow: bool = False):
+    """Pre-activations and tanh outputs at init, and which units of ``rows`` examples saturate:
+    side by side, or one above the other (``narrow``, for a phone's width)."""
+    if narrow:
+        fig, (ax_pre, ax_act, ax_map) = plt.subplots(
+            3, 1, figsize=(4.0, 7.0), gridspec_kw={"height_ratios": [1, 1, 1.3]}, layout="constrained")
+    else:
+        fig, (ax_pre, ax_act, ax_map) = plt.subplots(
+            1, 3, figsize=(11, 3.4), gridspec_kw={"width_ratios": [1, 1, 1.6]})
     ax_pre.hist(preact.flatten().tolist(), bins=50, color="C0")
     ax_pre.set_xlabel("pre-activation")
     ax_pre.set_ylabel("count")
@@ -248,7 +256,8 @@ def _plot_hidden_init(preact: torch.Tensor, act: torch.Tensor, fix: str, rows: i
     ax_map.set_ylabel("example")
     ax_map.set_title(f"white: |h| > {SATURATED}")
     fig.suptitle(f"hidden layer before training (fix: {fix})")
-    fig.tight_layout()
+    if not narrow:
+        fig.tight_layout()
     return fig
 
 
@@ -285,7 +294,7 @@ def deep_mlp(
     each weight matrix, relative to its size; about -3 is healthy).
     """
     g = run.generator()  # draws the initial weights, then every minibatch
-    vocab, sets = load_splits(run, data, dedup, split_seed, block_size)
+    vocab, sets, split = load_splits(run, data, dedup, split_seed, block_size)
     model = MLP(vocab.size, block_size, emb, [hidden] * layers, batchnorm, g, run.device)
     with torch.no_grad():
         for layer in model.hidden:
@@ -327,7 +336,7 @@ def deep_mlp(
         grads, names, "gradient of the loss at the tanh output",
         [f"{n}: std {gr.std().item():.2e}" for n, gr in zip(names, grads)]))
     run.figure("update_ratio", _plot_update_ratio(ud_curve, names + ["output"]))
-    return {
+    metrics = {
         "init_loss": init_loss,
         "expected_init_loss": math.log(vocab.size),
         "train_nll": model.nll(*sets["train"]),
@@ -338,6 +347,8 @@ def deep_mlp(
         "final_sat": sum(final_sat) / layers,  # mean over the layers
         **{f"final_sat_{n}": s for n, s in zip(names, final_sat)},
     }
+    keep_split_losses(run, model, sets, split)
+    return metrics
 
 
 def _activation_grads(model: MLP, X: torch.Tensor, Y: torch.Tensor, batch_size: int):

@@ -26,7 +26,7 @@ from generator.params import NonNegativeFloat, PositiveFloat, PositiveInt, Proba
 from .clock import Stopwatch  # noqa: E402
 from .counts import bigram_counts, bigram_nll, bigram_probs  # noqa: E402
 from .data import build_dataset, load_split, sample_words  # noqa: E402
-from .training import batches, every, sgd_step  # noqa: E402
+from .training import batches, every, keep_split_losses, sgd_step  # noqa: E402
 
 N_SAMPLES = 20  # words in each `samples` artifact
 
@@ -155,14 +155,14 @@ class CharMLP:
 
 def _mlp_setup(run, data: str, dedup: bool, split_seed: int, block_size: int, emb: int, hidden: int,
                generator: torch.Generator):
-    """Vocabulary, the three (X, Y) splits on the run's device, and a fresh model."""
+    """Vocabulary, the three (X, Y) splits on the run's device, a fresh model and the split."""
     vocab, split = load_split(run, data, split_seed, dedup)
     sets = {}
     for name in ("train", "dev", "test"):
         X, Y = build_dataset(getattr(split, name), vocab, block_size)
         sets[name] = (X.to(run.device), Y.to(run.device))
     model = CharMLP(vocab.size, block_size, emb, hidden, generator, run.device)
-    return vocab, sets, model
+    return vocab, sets, model, split
 
 
 def mlp(
@@ -188,7 +188,7 @@ def mlp(
     ``dev_loss`` (the whole dev split, 50 times per run).
     """
     g = run.generator()  # draws the initial weights, then every minibatch
-    vocab, sets, model = _mlp_setup(run, data, dedup, split_seed, block_size, emb, hidden, g)
+    vocab, sets, model, split = _mlp_setup(run, data, dedup, split_seed, block_size, emb, hidden, g)
     params = model.parameters()
     X, Y = sets["train"]
 
@@ -226,13 +226,15 @@ def mlp(
     run.artifact("samples", "\n".join(samples))
     run.figure("loss", _plot_mlp_loss(train_curve, dev_curve, decay_step if decay_step < steps else None))
     run.figure("embedding", _plot_embedding(model.C.detach().cpu(), vocab.chars))
-    return {
+    metrics = {
         "train_nll": model.nll(*sets["train"]),
         "dev_nll": model.nll(*sets["dev"]),
         "test_nll": model.nll(*sets["test"]),
         "params": sum(p.numel() for p in params),
         **took,  # the training loop, dev evaluations included
     }
+    keep_split_losses(run, model, sets, split)
+    return metrics
 
 
 def _plot_mlp_loss(train_curve, dev_curve, decay_step: int | None):
@@ -299,7 +301,7 @@ def lr_sweep(
     for many steps usually wants a somewhat smaller one.
     """
     g = run.generator()
-    _, sets, model = _mlp_setup(run, data, dedup, split_seed, block_size, emb, hidden, g)
+    _, sets, model, _ = _mlp_setup(run, data, dedup, split_seed, block_size, emb, hidden, g)
     params = model.parameters()
     X, Y = sets["train"]
     lrs = torch.logspace(math.log10(lr_min), math.log10(lr_max), steps).tolist()

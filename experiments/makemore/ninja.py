@@ -166,7 +166,7 @@ def backprop_check(
     if dtype not in DTYPES:
         raise ValueError(f"dtype={dtype!r} is not known: use one of {', '.join(map(repr, DTYPES))}")
     g = run.generator()
-    vocab, sets = load_splits(run, data, dedup, split_seed, block_size)
+    vocab, sets, _ = load_splits(run, data, dedup, split_seed, block_size)
     p = _init(vocab.size, block_size, emb, hidden, g, DTYPES[dtype], run.device)
     with torch.no_grad():
         p["gamma"] += 0.1 * torch.randn(hidden, generator=g, dtype=p["gamma"].dtype).to(run.device)
@@ -237,7 +237,7 @@ def manual_mlp(
     (the whole dev split, 50 times per run). ``wall_s``, ``cpu_s``: seconds spent training.
     """
     g = run.generator()
-    vocab, sets = load_splits(run, data, dedup, split_seed, block_size)
+    vocab, sets, _ = load_splits(run, data, dedup, split_seed, block_size)
     p = _init(vocab.size, block_size, emb, hidden, g, torch.float32, run.device)
     running_mean = torch.zeros(1, hidden, device=run.device)
     running_var = torch.ones(1, hidden, device=run.device)

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from .clock import Stopwatch
-from .data import build_dataset, load_split
+from .data import build_dataset, keep_word_losses, load_split
 
 MAX_POINTS = 2000  # per logged series
 
@@ -35,13 +35,29 @@ def sgd_step(params: list[torch.Tensor], loss: torch.Tensor, lr: float) -> None:
 
 
 def load_splits(run, data: str, dedup: bool, split_seed: int, block_size: int):
-    """The vocabulary and the three (X, Y) splits on the run's device."""
+    """The vocabulary, the three (X, Y) splits on the run's device, and the split's words."""
     vocab, split = load_split(run, data, split_seed, dedup)
     sets = {}
     for name in ("train", "dev", "test"):
         X, Y = build_dataset(getattr(split, name), vocab, block_size)
         sets[name] = (X.to(run.device), Y.to(run.device))
-    return vocab, sets
+    return vocab, sets, split
+
+
+@torch.no_grad()
+def example_losses(model, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """Each example's loss, (N,), for a model called as ``model(X)`` for logits (evaluation
+    mode), in chunks so a large split fits in memory."""
+    return torch.cat([F.cross_entropy(model(X[start:start + 65536]), Y[start:start + 65536],
+                                      reduction="none") for start in range(0, len(X), 65536)])
+
+
+def keep_split_losses(run, model, sets, split) -> None:
+    """Keep ``dev_nll`` and ``test_nll`` word by word (``data.keep_word_losses``), for paired
+    comparisons with other models on the same words. Called after the metrics are computed:
+    it changes none of them."""
+    for name in ("dev", "test"):
+        keep_word_losses(run, f"{name}_nll", example_losses(model, *sets[name]), getattr(split, name))
 
 
 def batches(n: int, batch_size: int, count: int, generator: torch.Generator, device: str):

@@ -23,7 +23,7 @@ from generator.params import PositiveFloat, PositiveInt, Probability
 from .data import sample_words
 from .deeper import TANH_GAIN, BatchNorm1d, Linear
 from .neural import N_SAMPLES
-from .training import load_splits, train
+from .training import keep_split_losses, load_splits, train
 
 
 class Tree:
@@ -101,7 +101,7 @@ def wavenet(
     seconds spent training, dev evaluations included.
     """
     g = run.generator()  # draws the initial weights, then every minibatch
-    vocab, sets = load_splits(run, data, dedup, split_seed, block_size)
+    vocab, sets, split = load_splits(run, data, dedup, split_seed, block_size)
     model = Tree(vocab.size, block_size, emb, hidden, g, run.device)
     took = train(run, model, sets, g, steps=steps, batch_size=batch_size,
                   lr=lr, lr_final=lr_final, decay_at=decay_at)
@@ -111,10 +111,12 @@ def wavenet(
         vocab, block_size, N_SAMPLES, run.generator(),
     )
     run.artifact("samples", "\n".join(samples))
-    return {
+    metrics = {
         "train_nll": model.nll(*sets["train"]),
         "dev_nll": model.nll(*sets["dev"]),
         "test_nll": model.nll(*sets["test"]),
         "params": sum(p.numel() for p in model.parameters()),
         **took,
     }
+    keep_split_losses(run, model, sets, split)
+    return metrics

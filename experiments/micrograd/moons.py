@@ -274,14 +274,22 @@ def dead_neurons(
                 results[f"{activation}_accuracy_{label}"] = accuracy  # mean over the nets
             activations[(activation, label)] = torch.cat([h.flatten() for h in hidden_out])
 
-    run.figure("activations", _plot_activations(activations, good_lr, big_lr))
+    run.figure("activations", _plot_activations(activations, good_lr, big_lr),
+               narrow=lambda: _plot_activations(activations, good_lr, big_lr, narrow=True))
     return results
 
 
-def _plot_activations(activations: dict[tuple[str, str], torch.Tensor], good_lr: float, big_lr: float):
-    """Histograms of every hidden output on every input: one row per activation."""
+def _plot_activations(activations: dict[tuple[str, str], torch.Tensor], good_lr: float, big_lr: float,
+                      narrow: bool = False):
+    """Histograms of every hidden output on every input: one row per activation (one column
+    per activation, ``narrow``, for a phone's width). The share written on each is of all
+    outputs, every unit on every input; a *dead* unit (the metrics) is zero on all of them."""
     titles = {"init": "at init", "good_lr": f"after lr {good_lr:g}", "big_lr": f"after lr {big_lr:g}"}
-    fig, axes = plt.subplots(2, 3, figsize=(10, 5), sharey="row")
+    if narrow:
+        fig, grid = plt.subplots(3, 2, figsize=(4.0, 6.0), sharey="col", layout="constrained")
+        axes = grid.T   # axes[activation, stage], as in the wide layout
+    else:
+        fig, axes = plt.subplots(2, 3, figsize=(10, 5), sharey="row")
     for row, activation in enumerate(("relu", "tanh")):
         for col, label in enumerate(("init", "good_lr", "big_lr")):
             ax = axes[row, col]
@@ -290,8 +298,8 @@ def _plot_activations(activations: dict[tuple[str, str], torch.Tensor], good_lr:
                 # Zeros dominate a ReLU histogram; show the positive part and count zeros.
                 positive = values[values > 0]
                 ax.hist(np.log10(positive) if positive.size else [], bins=50, color="C0")
-                ax.set_xlabel("log10(output), outputs > 0")
-                ax.text(0.03, 0.9, f"{(values <= 0).mean():.0%} zero", transform=ax.transAxes,
+                ax.set_xlabel("log10(output > 0)" if narrow else "log10(output), outputs > 0")
+                ax.text(0.03, 0.9, f"{(values <= 0).mean():.0%} of outputs are 0", transform=ax.transAxes,
                         ha="left", va="top")
             else:
                 ax.hist(values, bins=50, range=(-1, 1), color="C1")
@@ -299,5 +307,6 @@ def _plot_activations(activations: dict[tuple[str, str], torch.Tensor], good_lr:
                 ax.text(0.5, 0.9, f"{(np.abs(values) > SATURATED).mean():.0%} beyond ±{SATURATED}",
                         transform=ax.transAxes, ha="center", va="top")
             ax.set_title(f"{activation}, {titles[label]}")
-    fig.tight_layout()
+    if not narrow:
+        fig.tight_layout()
     return fig
