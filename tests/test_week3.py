@@ -162,8 +162,11 @@ def test_a_scatter_plots_one_metric_against_another_with_seed_bars(journal):
     assert "Dev NLL against size." in html
     # a value every seed agrees on is shown once; one that varies, with its spread
     assert "10,000" in html and "10,000 ± 0" not in html and " ± " in html
-    charts = sorted((journal.root / "site").rglob("chart-*.light.png"))
+    assets = journal.root / "site"
+    charts = sorted(p for p in assets.rglob("chart-*.light.png") if ".narrow." not in p.name)
     assert len(charts) == 1 and charts[0].stat().st_size > 1000
+    # and its phone-width twin beside it
+    assert charts[0].with_name(charts[0].name.replace(".light.", ".narrow.light.")).is_file()
     journal.write("experiments/unused.py", "")
     assert journal.build().ran == 0  # drawn from stored metrics: nothing re-runs
 
