@@ -59,6 +59,16 @@ class Journal:
         return self.root / STATE / "logs"
 
     @property
+    def checkpoints(self) -> Path:
+        """Checkpoints of runs not finished yet, one folder per key (``generator.store.checkpoints``)."""
+        return self.root / STATE / "checkpoints"
+
+    @property
+    def live(self) -> Path:
+        """What running experiments have logged so far (``generator.run.live``)."""
+        return self.root / STATE / "live"
+
+    @property
     def charts(self) -> Path:
         """Charts drawn at build time, cached by what they show."""
         return self.root / STATE / "charts"

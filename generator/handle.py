@@ -15,6 +15,7 @@ import math
 import os
 import random
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,8 @@ class RunHandle:
         quick: bool = False,
         root: str | os.PathLike | None = None,
         on_progress: Callable[[int, int | None], None] | None = None,
+        checkpoints: str | os.PathLike | None = None,
+        key: str = "",
     ) -> None:
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -74,6 +77,18 @@ class RunHandle:
         self._reads: dict[str, str] = {}
         self._examples: dict[str, dict[str, Any]] = {}
         self._total: int | None = None
+        self._step = 0
+        self._sent: dict[str, int] = {}          # series name -> points already passed on
+        self._checkpoints = Path(checkpoints) if checkpoints is not None else None
+        self._key = key
+        self._resumed = False                    # run.resume() was called
+        self._checkpointed = False
+        self._started = time.monotonic()
+        self._last_checkpoint = self._started
+        self._before = 0.0                       # seconds spent by earlier attempts
+        self._attempt = 1
+        self.resumed_from: int | None = None
+        """The step of the checkpoint this run resumed from (None: a fresh start)."""
 
     def begin(self) -> None:
         """Set the run up before the experiment starts: seeds, and the journal's figure style."""
@@ -129,6 +144,7 @@ class RunHandle:
         self.progress(0)
 
     def progress(self, step: int, total: int | None = None) -> None:
+        self._step = int(step)
         if total is not None:
             self._total = int(total)
         if self._on_progress is not None:
@@ -140,6 +156,102 @@ class RunHandle:
             _check_name("series", name)
             self._series.setdefault(name, []).append([int(step), float(value)])
         self.progress(step)
+
+    def new_points(self) -> dict[str, list[list[float]]]:
+        """The points logged since the last call (what a live view has not seen yet)."""
+        out = {}
+        for name, points in self._series.items():
+            seen = self._sent.get(name, 0)
+            if len(points) > seen:
+                out[name] = points[seen:]
+                self._sent[name] = len(points)
+        return out
+
+    # -- checkpoints ------------------------------------------------------
+    def resume(self) -> Any:
+        """The state last passed to :meth:`checkpoint`, or None on a fresh start.
+
+        Call it once, before the training loop. When it returns a state, the run is where
+        it was at that checkpoint: the random number generators (Python's, NumPy's, torch's,
+        CUDA's), the series and metrics logged so far and the figures and artifacts saved so
+        far are restored; points logged after the checkpoint are gone, so the loop logs them
+        again. A ``torch.Generator`` of the experiment's own is part of its state
+        (``gen.get_state()``)."""
+        if self._resumed:
+            raise RuntimeError("run.resume() is called once, before the training loop starts")
+        if self._checkpointed or self._series or self._step:
+            raise RuntimeError("run.resume() comes before the training loop: call it before "
+                               "the first run.log, run.progress or run.checkpoint")
+        self._resumed = True
+        if self._checkpoints is None:
+            return None
+        from generator import checkpoints
+
+        saved = checkpoints.load(self._checkpoints)
+        if saved is None or saved.get("key") != self._key:
+            return None  # another key's state is never used
+        self._series = {k: [list(p) for p in v] for k, v in saved["series"].items()}
+        self._metrics = {**saved["metrics"], **self._metrics}
+        self._examples = dict(saved["examples"])
+        self._reads = dict(saved["reads"])
+        self._figures, self._artifacts = list(saved["figures"]), list(saved["artifacts"])
+        for rel, data in saved["files"].items():
+            path = self.out_dir / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        _set_rng(saved["rng"])
+        self._before, self._attempt = saved["elapsed_s"], saved["attempt"] + 1
+        self._total = saved["total"]
+        self.resumed_from = saved["step"]
+        self.progress(saved["step"])
+        return saved["state"]
+
+    def checkpoint(self, state: Any) -> None:
+        """Save ``state`` (anything ``torch.save`` takes: ``state_dict()``s, tensors, numbers,
+        lists, dicts) so that a killed or timed-out run carries on from here.
+
+        The step is the last one logged or reported. The file is replaced whole, so a kill
+        while writing leaves the previous checkpoint usable. Outside the journal (no
+        checkpoint folder) it does nothing."""
+        self._checkpointed = True
+        self._last_checkpoint = time.monotonic()
+        if self._checkpoints is None:
+            return
+        from generator import checkpoints
+
+        files = {}
+        for sub in ("figures", "artifacts"):
+            for path in sorted((self.out_dir / sub).glob("*")) if (self.out_dir / sub).is_dir() else ():
+                files[f"{sub}/{path.name}"] = path.read_bytes()
+        elapsed = self._before + (time.monotonic() - self._started)
+        payload = {"key": self._key, "state": state, "step": self._step, "total": self._total,
+                   "series": self._series, "metrics": self._metrics, "examples": self._examples,
+                   "reads": self._reads, "figures": self._figures, "artifacts": self._artifacts,
+                   "files": files, "rng": _get_rng(), "elapsed_s": elapsed,
+                   "attempt": self._attempt}
+        summary = {"key": self._key, "step": self._step, "total": self._total,
+                   "elapsed_s": round(elapsed, 3), "attempt": self._attempt}
+        try:
+            checkpoints.save(self._checkpoints, payload, summary)
+        except OSError as e:
+            raise checkpoints.CheckpointError(
+                f"run.checkpoint could not write to {self._checkpoints} ({e.strerror or e}); "
+                "the previous checkpoint, if any, is kept") from None
+        except Exception as e:  # noqa: BLE001 - pickling errors come in many types
+            raise checkpoints.CheckpointError(
+                f"run.checkpoint cannot save this state ({type(e).__name__}: {e}): pass what "
+                "torch.save takes (state_dict()s, tensors, numbers, strings, lists, dicts)") from None
+
+    def checkpoint_due(self, seconds: float = 60.0) -> bool:
+        """True when ``seconds`` have passed since the last checkpoint (or the start):
+        ``if run.checkpoint_due(): run.checkpoint(state)`` inside the loop."""
+        return time.monotonic() - self._last_checkpoint >= seconds
+
+    def attempts(self) -> dict[str, Any]:
+        """How this result came about: attempts, time across them, the step resumed from."""
+        return {"attempts": self._attempt,
+                "total_s": round(self._before + (time.monotonic() - self._started), 3),
+                "resumed_from_step": self.resumed_from}
 
     # -- final results ----------------------------------------------------
     def metric(self, name: str, value: Any) -> None:
@@ -261,6 +373,34 @@ class RunHandle:
             "artifacts": sorted(set(self._artifacts)),
             "reads": dict(sorted(self._reads.items())),
         }
+
+
+def _get_rng() -> dict[str, Any]:
+    import sys
+
+    state: dict[str, Any] = {"python": random.getstate()}
+    if "numpy" in sys.modules:
+        state["numpy"] = sys.modules["numpy"].random.get_state()
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        state["torch"] = torch.get_rng_state()
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    if "numpy" in state:
+        import numpy as np
+
+        np.random.set_state(state["numpy"])
+    if "torch" in state:
+        import torch
+
+        torch.set_rng_state(state["torch"])
+        if "cuda" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def _json_number(value: Any) -> Any:

@@ -28,7 +28,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 "generator.hashing", "generator.git", "generator.params", "generator.style")),
     # what experiments use: the package's face (generator.current_run), the run handle,
     # figure saving and the handle bound in a run's process
-    ("experiment api", ("generator", "generator.handle", "generator.figures", "generator.current")),
+    ("experiment api", ("generator", "generator.handle", "generator.figures", "generator.current",
+                        "generator.checkpoints")),
     ("source", ("generator.source",)),
     ("store", ("generator.store",)),
     ("plan", ("generator.plan",)),

@@ -32,6 +32,7 @@ from generator.incremental import manifest
 from generator.incremental.manifest import Note
 from generator.source.lock import LOCK_FILE
 from generator.source.posts import read_posts, select_posts
+from generator.store import checkpoints
 
 if TYPE_CHECKING:
     from generator.plan.model import Plan, Run
@@ -203,6 +204,8 @@ def _sort(journal: Journal, the_plan: Plan, opts: Options, posts: list[Post], me
     work = _Sorted()
     for run in the_plan.runs:
         forced = opts.rerun_all or selected(run, opts.rerun, slugs)
+        if forced and not opts.frozen:  # starting over: its checkpoint, if any, goes
+            checkpoints.discard(journal.checkpoints, run.key)
         state, reasons, result = memo.state(journal.store_for(run), run, check_files=True)
         if state in (State.FRESH, State.FROZEN) and not forced:
             work.results[run.key] = result
@@ -285,7 +288,8 @@ def _run(journal: Journal, work: _Sorted, opts: Options, posts: list[Post]) -> l
         rep.begin()
         try:
             return Executor(journal.store_for, journal.root, journal.logs, backend=backend,
-                            reporter=rep).run_all(runs)
+                            reporter=rep, checkpoints=journal.checkpoints,
+                            live=journal.live).run_all(runs)
         finally:
             rep.close()
     finally:
@@ -480,7 +484,14 @@ def check_backend(journal: Journal, opts: Options) -> None:
 
 
 def failure_report(failed: list[Outcome], root: Path) -> str:
-    lines = [f"{len(failed)} experiment{'s' * (len(failed) != 1)} failed:"]
+    from generator.run.execute import Status
+
+    stopped = sum(o.status is Status.STOPPED for o in failed)
+    broke = len(failed) - stopped
+    said = [f"{broke} experiment{'s' * (broke != 1)} failed"] if broke else []
+    if stopped:
+        said.append(f"{stopped} stopped with a checkpoint to resume from")
+    lines = [", ".join(said) + ":"]
     for o in failed:
         log = o.log.relative_to(root) if o.log and o.log.is_relative_to(root) else o.log
         lines.append(f"- {o.run.name} ({o.run.function}) in {o.run.post}:")

@@ -36,6 +36,9 @@ LEGACY_FORMAT = "journal-key-1"  # results under it are re-keyed, not re-run (jo
 EQUIVALENT_RUNTIMES = {
     "e1bbfed4577f6f73": "the figure style (colours, width, type scale) moved from handle.py "
                         "into style.py; the handle gained saved_figures",
+    "254b2d052d3405c9": "the handle gained checkpoints (resume, checkpoint, checkpoint_due, "
+                        "attempts) and new_points for live views; a run that never calls them "
+                        "makes what it made",
 }
 # The same for the code that runs a notebook experiment, by the ``code`` entries it had:
 # before it was split, the whole of generator/notebook.py (publishing included) was hashed.

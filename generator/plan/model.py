@@ -48,6 +48,7 @@ class Run:
     resources: Resources = field(default_factory=Resources, hash=False, compare=False)
     threads: int = field(default=1, compare=False)  # torch/BLAS threads it runs with (not keyed)
     notebook: bool = False   # ``function`` is a notebook's path, not module.function
+    keep_checkpoint: bool = field(default=False, compare=False)  # keep the last checkpoint once done
 
     @property
     def short(self) -> str:

@@ -23,7 +23,7 @@ from generator.source.posts import Post
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 EXPERIMENT_KEYS = {"run", "params", "quick", "timeout", "seed", "seeds", "device", "data", "publish",
-                   "resources", "label", "threads"}   # label: how tables, charts and headlines name it
+                   "resources", "label", "threads", "keep_checkpoint"}   # label: how tables, charts and headlines name it
 MAX_THREADS = 256
 MAX_SEEDS = 64
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -80,6 +80,10 @@ def _plan_one(post: Post, name: Any, spec: Any, root: Path, quick: bool,
             timeout = parse_duration(spec["timeout"])
         except ValueError:
             bad(("timeout",), f"expected a duration such as 90s, 20m or 1h30m, got {spec['timeout']!r}")
+    keep = spec.get("keep_checkpoint", False)
+    if not isinstance(keep, bool):
+        bad(("keep_checkpoint",), f"expected true or false, got {keep!r}")
+        keep = False
     resources = Resources()
     if "resources" in spec:
         resources = parse_resources(spec["resources"], lambda keys, msg: bad(("resources",) + keys, msg))
@@ -171,7 +175,7 @@ def _plan_one(post: Post, name: Any, spec: Any, root: Path, quick: bool,
                pinned=post.meta.get("freeze") is True, threads=threads,
                unfollowed=closure(root, fn.module).unfollowed,
                legacy=lambda s: make_key(legacy_inputs(root, fn, raw, s, device, data)),
-               resources=resources, notebook=fn.notebook)
+               resources=resources, notebook=fn.notebook, keep_checkpoint=keep)
 
 
 def _seeds(spec: dict, seed: Any, bad) -> tuple[int, ...]:

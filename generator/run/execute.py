@@ -22,13 +22,16 @@ from generator import git
 from generator.numbers import fmt_duration
 from generator.plan.model import Run
 from generator.run.backends.base import Backend, Finished, Progress, Request, Started
+from generator.run.live import Board
 from generator.run.worker import Job, cap_log, tail
 from generator.store import Result
+from generator.store import checkpoints as saved
 
 
 class Status(str, Enum):
     RAN = "ran"
     FAILED = "failed"
+    STOPPED = "stopped"   # timed out or died with a checkpoint: the next build resumes it
 
 
 @dataclass(frozen=True)
@@ -42,20 +45,24 @@ class Outcome:
 
     @property
     def failed(self) -> bool:
-        return self.status is Status.FAILED
+        """Did not make a result (a stopped run has a checkpoint to resume from)."""
+        return self.status is not Status.RAN
 
 
 class Interrupted(Exception):
     """Ctrl-C: workers were stopped, nothing half-written was kept."""
 
 
-def request(run: Run, root: Path, staging: Path) -> Request:
-    """The job that runs ``run``, with what it asks of the machine."""
+def request(run: Run, root: Path, staging: Path, checkpoints: Path | None = None) -> Request:
+    """The job that runs ``run``, with what it asks of the machine; ``checkpoints``: the
+    folder its checkpoint goes in (a notebook does not checkpoint)."""
     notebook = run.function if run.notebook else ""
     module, _, func = ("", "", "") if notebook else run.inputs["function"].rpartition(".")
     job = Job(id=run.key, name=run.name, root=str(root), module=module, func=func,
               params=run.params, seed=run.seed, device=run.device, quick=run.quick,
-              staging=str(staging), notebook=notebook)
+              staging=str(staging), notebook=notebook,
+              checkpoints="" if notebook or checkpoints is None
+              else str(saved.folder(checkpoints, run.key)))
     resources = run.resources
     if resources.cpus is None:  # `threads:` (default 1): the cores it counts against the budget
         resources = replace(resources, cpus=run.threads)
@@ -69,17 +76,22 @@ class _Active:
     staging: Path
     submitted: float
     started: float | None = None
+    step: int = 0
+    total: int | None = None
 
 
 class Executor:
     """Runs a list of ``Run`` values through a backend and commits what succeeded."""
 
-    def __init__(self, store_for, root: Path, logs: Path, *, backend: Backend, reporter) -> None:
+    def __init__(self, store_for, root: Path, logs: Path, *, backend: Backend, reporter,
+                 checkpoints: Path | None = None, live: Path | None = None) -> None:
         self.store_for = store_for  # Run -> Store
         self.root = root
         self.logs = logs
         self.backend = backend
         self.reporter = reporter
+        self.checkpoints = checkpoints  # None: runs do not checkpoint
+        self.board = Board(live) if live is not None else None
         self.commit = git.commit(root)
 
     def run_all(self, runs: list[Run]) -> list[Outcome]:
@@ -89,7 +101,7 @@ class Executor:
             for run in runs:
                 staging = self.store_for(run).staging(run)
                 active[run.key] = _Active(run, staging, time.monotonic())
-                self.backend.submit(request(run, self.root, staging))
+                self.backend.submit(request(run, self.root, staging, self.checkpoints))
             while active:
                 for event in self.backend.poll(0.25):
                     a = active.get(event.job)
@@ -98,21 +110,29 @@ class Executor:
                     if isinstance(event, Started):
                         a.started = time.monotonic()
                         self.reporter.start(a.run)
+                        self._live("start", a.run)
                     elif isinstance(event, Progress):
+                        a.step, a.total = event.step, event.total
                         self.reporter.progress(a.run, event.step, event.total)
+                        self._live("step", a.run, event.step, event.total, event.points)
                     elif isinstance(event, Finished):
                         del active[event.job]
+                        self._live("end", a.run)
                         outcomes.append(self._finish(a, event.outcome))
                 now = time.monotonic()
                 for key, a in list(active.items()):
                     if a.started is not None and now - a.started > a.run.timeout:
                         self.backend.cancel(key)
                         del active[key]
-                        outcomes.append(self._fail(a, f"timed out after {fmt_duration(a.run.timeout, compact=True)} "
-                                                      "(raise `timeout:` in the front matter if it "
-                                                      "needs longer)"))
+                        self._live("end", a.run)
+                        limit = fmt_duration(a.run.timeout, compact=True)
+                        outcomes.append(self._fail(a, f"timed out after {limit} (raise `timeout:` in "
+                                                      "the front matter if it needs longer)",
+                                                   timed_out=limit))
         except BaseException as e:  # Ctrl-C or an error here: no worker outlives the build
             self.backend.close()
+            if self.board is not None:
+                self.board.close()
             for a in active.values():
                 self.store_for(a.run).discard(a.staging)
             if isinstance(e, KeyboardInterrupt):
@@ -141,11 +161,17 @@ class Executor:
             result = self.store_for(a.run).commit(a.run, a.staging, meta)
         except OSError as e:
             return self._fail(a, f"could not save the result: {e}")
+        if self.checkpoints is not None and not a.run.keep_checkpoint:
+            saved.discard(self.checkpoints, a.run.key)
         done = Outcome(a.run, Status.RAN, result, seconds=prov["duration_s"])
         self.reporter.finish(done)
         return done
 
-    def _fail(self, a: _Active, error: str, with_output: bool = True) -> Outcome:
+    def _live(self, what: str, run: Run, *args) -> None:
+        if self.board is not None:
+            getattr(self.board, what)(run, *args)
+
+    def _fail(self, a: _Active, error: str, with_output: bool = True, timed_out: str = "") -> Outcome:
         self.logs.mkdir(parents=True, exist_ok=True)
         log = self.logs / f"{a.run.name}-{a.run.short}.log"
         src = a.staging / "log.txt"
@@ -162,7 +188,19 @@ class Executor:
             error += f"\n  the executed notebook: {_shown(kept, self.root)}"
         self.store_for(a.run).discard(a.staging)
         started = a.started if a.started is not None else a.submitted
-        outcome = Outcome(a.run, Status.FAILED, error=error + (f"\n{last}" if last else ""), log=log,
+        status = Status.FAILED
+        ckpt = saved.summary(self.checkpoints, a.run.key) if self.checkpoints is not None else None
+        if ckpt is not None:
+            status = Status.STOPPED
+            total = f" of {ckpt.total:,}" if ckpt.total else ""
+            reached = f"{a.step:,}{total}" if a.step else "its start"
+            why = f"timed out after {timed_out}" if timed_out else error.splitlines()[0]
+            error = (f"stopped at step {reached} ({why}); the next `journal build` resumes it "
+                     f"from its checkpoint at step {ckpt.step:,}{total} "
+                     f"(`--rerun {a.run.name}` starts over)")
+            if timed_out:
+                error += "; `timeout:` limits each attempt"
+        outcome = Outcome(a.run, status, error=error + (f"\n{last}" if last else ""), log=log,
                           seconds=time.monotonic() - started)
         self.reporter.finish(outcome)
         return outcome

@@ -39,7 +39,8 @@ class PlainReporter:
         if outcome.failed:
             self.failed += 1
             first = outcome.error.splitlines()[0] if outcome.error else "failed"
-            self._say(f"  FAILED {outcome.run.name} after {fmt_duration(outcome.seconds, compact=True)}: {first}")
+            word = "STOPPED" if outcome.status.value == "stopped" else "FAILED"
+            self._say(f"  {word} {outcome.run.name} after {fmt_duration(outcome.seconds, compact=True)}: {first}")
         else:
             self.done += 1
             self._say(f"  done   {outcome.run.name} in {fmt_duration(outcome.seconds, compact=True)} "

@@ -55,10 +55,19 @@ class Made:
 
 @dataclass(frozen=True)
 class Stepped:
-    """The run reached ``step`` of ``total`` (None: it did not say how many)."""
+    """The run reached ``step`` of ``total`` (None: it did not say how many); ``points``:
+    the series points logged since the last message (name -> [[step, value], ...])."""
 
     step: int
     total: int | None
+    points: dict[str, list[list[float]]] = field(default_factory=dict)
+
+    def merged(self, later: Stepped) -> Stepped:
+        """This message and a later one as one (the later step, every point)."""
+        points = {k: list(v) for k, v in self.points.items()}
+        for k, v in later.points.items():
+            points.setdefault(k, []).extend(v)
+        return Stepped(later.step, later.total, points)
 
 
 @dataclass(frozen=True)

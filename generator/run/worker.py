@@ -54,6 +54,7 @@ class Job:
     threads: int = 1
     scratch: str = ""        # the run's own temp dir, made and removed by the parent
     notebook: str = ""       # a notebook experiment: its path in the journal (module, func unused)
+    checkpoints: str = ""    # the folder of this key's checkpoint ("" : none)
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,11 @@ def _run(job: Job, send) -> int:
     sys.dont_write_bytecode = True
     scratch = job.scratch  # this run's own temp dir; the parent removes it
     os.environ["TMPDIR"] = tempfile.tempdir = scratch
-    guard_writes(allowed_writes(str(staging), scratch))
-    on_progress = Throttle(lambda step, total: send(Stepped(step, total)))
+    writable = [job.checkpoints] if job.checkpoints else []
+    if job.checkpoints:
+        Path(job.checkpoints).mkdir(parents=True, exist_ok=True)
+    guard_writes(allowed_writes(str(staging), scratch) + writable)
+    on_progress = Throttle(lambda step, total: send(Stepped(step, total, _new_points())))
     try:
         made = _run_notebook(job, on_progress) if job.notebook else _run_function(job, on_progress)
         sys.stdout.flush()
@@ -117,6 +121,14 @@ def _run(job: Job, send) -> int:
         return 1
 
 
+def _new_points() -> dict[str, list[list[float]]]:
+    from generator import current
+
+    handle = current.bound()
+    new_points = getattr(handle, "new_points", None)
+    return new_points() if new_points is not None else {}
+
+
 def _run_function(job: Job, on_progress) -> Made:
     import importlib
 
@@ -131,7 +143,8 @@ def _run_function(job: Job, on_progress) -> Made:
     device = resolve_device(job.device)
     os.chdir(job.staging)  # relative writes land in the result folder
     handle = RunHandle(job.staging, seed=job.seed, device=device, quick=job.quick,
-                       root=job.root, on_progress=on_progress)
+                       root=job.root, on_progress=on_progress,
+                       checkpoints=job.checkpoints or None, key=job.id)
     handle.begin()
     current.bind(handle)  # generator.current_run() works in a function's helpers too
     start = time.perf_counter()
@@ -146,6 +159,7 @@ def _run_function(job: Job, on_progress) -> Made:
         "node": socket.gethostname(),
         "threads": job.threads,
         "duration_s": round(seconds, 3),
+        **handle.attempts(),
     })
 
 
@@ -215,14 +229,14 @@ class Child:
         return [self.proc.sentinel] if self.closed else [self.conn, self.proc.sentinel]
 
     def drain(self, on_progress) -> None:
-        """Read what the worker sent so far; progress goes to ``on_progress(step, total)``."""
+        """Read what the worker sent so far; each :class:`Stepped` goes to ``on_progress``."""
         if self.closed:
             return
         try:
             while self.conn.poll():
                 msg: Message = self.conn.recv()
                 if isinstance(msg, Stepped):
-                    on_progress(msg.step, msg.total)
+                    on_progress(msg)
                 else:
                     self.message = msg
         except (EOFError, OSError):
@@ -250,7 +264,7 @@ class Child:
     def outcome(self) -> Outcome:
         """Once finished: end what it started, read what is left, say what happened."""
         self.kill()  # it has reported or died: what it started goes with it
-        self.drain(lambda step, total: None)  # a message may still wait in the pipe
+        self.drain(lambda stepped: None)  # a message may still wait in the pipe
         msg, code = self.message, self.proc.exitcode
         if isinstance(msg, Done):  # reported: the exit itself does not matter
             return Outcome(made=msg.made)

@@ -30,6 +30,7 @@ class Progress:
     job: str
     step: int
     total: int | None
+    points: dict[str, list[list[float]]] = field(default_factory=dict)  # new series points
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ class LocalBackend:
         waitables = [w for child, _, _ in self.active.values() for w in child.waitables()]
         wait(waitables, timeout=0 if events else timeout)
         for job_id, (child, _, _) in list(self.active.items()):
-            child.drain(lambda step, total, j=job_id: events.append(Progress(j, step, total)))
+            child.drain(lambda m, j=job_id: events.append(Progress(j, m.step, m.total, m.points)))
             if child.finished():
                 del self.active[job_id]
                 events.append(Finished(job_id, child.outcome()))

@@ -105,13 +105,16 @@ def _task(job: Job, packages: dict[str, str]):
     try:
         # the shipped journal is the task's working directory
         child = Child(replace(job, root=os.getcwd(), staging=str(staging)))
-        latest: list[tuple] = []
+        latest: list[Stepped] = []
+
+        def heard(stepped: Stepped) -> None:
+            latest[:] = [latest[0].merged(stepped) if latest else stepped]
+
         while not child.finished():
             wait(child.waitables(), timeout=0.5)
-            child.drain(lambda step, total: latest.append((step, total)))
+            child.drain(heard)
             if latest:
-                yield Stepped(*latest[-1])
-                latest.clear()
+                yield latest.pop()
         outcome = child.outcome()
         yield TaskDone(outcome, _pack(staging))
     finally:
@@ -235,7 +238,7 @@ class RayBackend:
                 self.started.add(job.id)
                 events.append(Started(job.id, item.node if isinstance(item, TaskStarted) else ""))
             if isinstance(item, Stepped):
-                events.append(Progress(job.id, item.step, item.total))
+                events.append(Progress(job.id, item.step, item.total, item.points))
             elif isinstance(item, TaskDone):
                 if item.packed:
                     _unpack(item.packed, Path(job.staging))
