@@ -43,6 +43,15 @@ def train(run, *, steps: int = 60):
 POST = "m: {run: long.train}"
 
 
+def _killed_at(journal, monkeypatch, step: int) -> None:
+    """A build whose run is SIGKILLed once, after step ``step`` (checkpoints every 10)."""
+    journal.write("experiments/long.py", LONG)
+    journal.post("week-1", POST, "{{ m.final_loss }}\n")
+    monkeypatch.setenv("KILL_AT", str(step))
+    with pytest.raises(RunFailed, match="stopped with a checkpoint"):
+        journal.build()
+
+
 def _result(journal):
     (result,) = [p for p in (journal.root / "results").rglob("result.json")]
     folder = result.parent
@@ -91,11 +100,7 @@ def test_a_timed_out_run_is_stopped_not_failed_and_carries_on(journal, monkeypat
 
 
 def test_rerun_starts_over_and_a_changed_key_never_resumes(journal, monkeypatch):
-    journal.write("experiments/long.py", LONG)
-    journal.post("week-1", POST, "{{ m.final_loss }}\n")
-    monkeypatch.setenv("KILL_AT", "25")
-    with pytest.raises(RunFailed):
-        journal.build()
+    _killed_at(journal, monkeypatch, 25)
     assert list((journal.root / ".journal/checkpoints").glob("*/checkpoint.pt"))
     journal.post("week-1", "m: {run: long.train, params: {steps: 40}}", "{{ m.final_loss }}\n")
     journal.build()                      # another key: from step 0
@@ -129,11 +134,7 @@ def test_a_state_that_cannot_be_saved_is_a_clear_error_and_keeps_the_last_one(tm
 
 
 def test_status_lists_a_resumable_run_and_rerun_discards_it(journal, monkeypatch):
-    journal.write("experiments/long.py", LONG)
-    journal.post("week-1", POST, "{{ m.final_loss }}\n")
-    monkeypatch.setenv("KILL_AT", "25")
-    with pytest.raises(RunFailed):
-        journal.build()
+    _killed_at(journal, monkeypatch, 25)
     out = journal.cli("status")
     assert "interrupted at step 20/60" in out.stdout and "resumes it" in out.stdout, out.stdout
     monkeypatch.delenv("KILL_AT")

@@ -76,8 +76,7 @@ class _Active:
     staging: Path
     submitted: float
     started: float | None = None
-    step: int = 0
-    total: int | None = None
+    step: int = 0            # the last step it reported
 
 
 class Executor:
@@ -91,7 +90,7 @@ class Executor:
         self.backend = backend
         self.reporter = reporter
         self.checkpoints = checkpoints  # None: runs do not checkpoint
-        self.board = Board(live) if live is not None else None
+        self.board = Board(live)  # live=None: nothing is written
         self.commit = git.commit(root)
 
     def run_all(self, runs: list[Run]) -> list[Outcome]:
@@ -110,29 +109,28 @@ class Executor:
                     if isinstance(event, Started):
                         a.started = time.monotonic()
                         self.reporter.start(a.run)
-                        self._live("start", a.run)
+                        self.board.start(a.run)
                     elif isinstance(event, Progress):
-                        a.step, a.total = event.step, event.total
+                        a.step = event.step
                         self.reporter.progress(a.run, event.step, event.total)
-                        self._live("step", a.run, event.step, event.total, event.points)
+                        self.board.step(a.run, event.step, event.total, event.points)
                     elif isinstance(event, Finished):
                         del active[event.job]
-                        self._live("end", a.run)
+                        self.board.end(a.run)
                         outcomes.append(self._finish(a, event.outcome))
                 now = time.monotonic()
                 for key, a in list(active.items()):
                     if a.started is not None and now - a.started > a.run.timeout:
                         self.backend.cancel(key)
                         del active[key]
-                        self._live("end", a.run)
+                        self.board.end(a.run)
                         limit = fmt_duration(a.run.timeout, compact=True)
                         outcomes.append(self._fail(a, f"timed out after {limit} (raise `timeout:` in "
                                                       "the front matter if it needs longer)",
                                                    timed_out=limit))
         except BaseException as e:  # Ctrl-C or an error here: no worker outlives the build
             self.backend.close()
-            if self.board is not None:
-                self.board.close()
+            self.board.close()
             for a in active.values():
                 self.store_for(a.run).discard(a.staging)
             if isinstance(e, KeyboardInterrupt):
@@ -166,10 +164,6 @@ class Executor:
         done = Outcome(a.run, Status.RAN, result, seconds=prov["duration_s"])
         self.reporter.finish(done)
         return done
-
-    def _live(self, what: str, run: Run, *args) -> None:
-        if self.board is not None:
-            getattr(self.board, what)(run, *args)
 
     def _fail(self, a: _Active, error: str, with_output: bool = True, timed_out: str = "") -> Outcome:
         self.logs.mkdir(parents=True, exist_ok=True)

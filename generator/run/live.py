@@ -35,9 +35,9 @@ class _Entry:
 
 
 class Board:
-    """The executor's side: one file per running experiment."""
+    """The executor's side: one file per running experiment (``folder`` None: none)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path | None) -> None:
         self.folder = folder
         self.entries: dict[str, _Entry] = {}
 
@@ -59,18 +59,21 @@ class Board:
             self._write(e)
 
     def end(self, run) -> None:
-        if self.entries.pop(run.key, None) is not None:
-            with contextlib.suppress(OSError):
-                self._path(run.key).unlink()
+        self._forget(run.key)
 
     def close(self) -> None:
         for key in list(self.entries):
-            self.entries.pop(key)
+            self._forget(key)
+
+    def _forget(self, key: str) -> None:
+        if self.entries.pop(key, None) is not None and self.folder is not None:
             with contextlib.suppress(OSError):
                 self._path(key).unlink()
 
     def _write(self, e: _Entry) -> None:
         e.written = time.monotonic()
+        if self.folder is None:
+            return
         data = {"name": e.name, "post": e.post, "function": e.function, "key": e.key,
                 "started": e.started, "updated": time.time(), "step": e.step, "total": e.total,
                 "pid": os.getpid(), "host": socket.gethostname(),
